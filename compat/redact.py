@@ -1,0 +1,74 @@
+"""Keeping secrets out of logs, errors and disk.
+
+Tokens are registered with :func:`register_secret` by whoever holds them; :func:`redact` removes
+every registered secret from a text, and :class:`RedactingFilter` does the same to log records of
+the ``compat`` loggers. On disk a token is only ever a keyed hash (:func:`token_digest`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import weakref
+from typing import Any
+
+__all__ = ["RedactingFilter", "redact", "register_secret", "token_digest"]
+
+REDACTED = "<redacted>"
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember ``secret`` so that :func:`redact` removes it from any text."""
+    if secret and len(secret) >= 4:
+        with _lock:
+            _secrets.add(secret)
+
+
+def redact(value: Any) -> Any:
+    """Return ``value`` with every registered secret replaced, recursing into dicts and lists."""
+    if isinstance(value, str):
+        with _lock:
+            secrets = sorted(_secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {redact(k): redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(redact(v) for v in value)
+    return value
+
+
+def token_digest(token: str | None, key: bytes) -> str:
+    """A keyed hash of ``token`` (HMAC-SHA256, hex): safe to store, useless to replay."""
+    return hmac.new(key, (token or "").encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that removes registered secrets from the message and its arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.msg) if isinstance(record.msg, str) else record.msg
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = redact(record.args)
+        return True
+
+
+_installed: weakref.WeakSet[logging.Logger] = weakref.WeakSet()
+
+
+def install_log_filter(logger: logging.Logger) -> None:
+    """Attach one :class:`RedactingFilter` to ``logger`` (idempotent)."""
+    if logger not in _installed:
+        logger.addFilter(RedactingFilter())
+        _installed.add(logger)

@@ -1,0 +1,270 @@
+"""``V3Client``: the first-class client of what Scriptix speaks today."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from compat.config import Settings
+from compat.errors import InvalidRequestError, ScriptixError
+from compat.store import SQLiteStore, open_store
+from compat.v3.models import (
+    FileInfo,
+    Session,
+    SessionSummary,
+    Transcript,
+    TusCapabilities,
+    UploadResult,
+    unwrap,
+)
+from compat.v3.source import FileInput, open_source
+from compat.v3.transport import Transport
+from compat.v3.tus import ProgressCallback, ResumableUploader, TusEndpoint
+
+__all__ = ["REQUIRED_METADATA", "V3Client"]
+
+REQUIRED_METADATA = ("language", "document_type")
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
+_METADATA_KEY = re.compile(r"^[^\s,]+$")
+
+
+class V3Client:
+    """A client for the Scriptix V3 batch API: sessions, results and resumable TUS uploads.
+
+    Options resolve as keyword, then environment (``SCRIPTIX_API_KEY``, ``SCRIPTIX_BASE_URL``,
+    ``SCRIPTIX_COMPAT_TIMEOUT``, ``SCRIPTIX_COMPAT_MAX_RETRIES``, ``SCRIPTIX_COMPAT_CHUNK_SIZE``,
+    ``SCRIPTIX_COMPAT_STORE``), then defaults; see :class:`compat.config.Settings` for all of them.
+
+    >>> with V3Client(api_key="...") as client:                      # doctest: +SKIP
+    ...     result = client.upload("talk.wav", {"language": "en", "document_type": "caption"})
+    ...     client.get_result(result.session_id)
+
+    Every request has a timeout; 429/503 honour ``Retry-After``; an upload survives dropped
+    connections, 5xx answers and a killed process (run the same upload again to resume).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        chunk_size: int | str | None = None,
+        store: str | os.PathLike[str] | SQLiteStore | None = None,
+        **options: Any,
+    ) -> None:
+        store_option = None if isinstance(store, SQLiteStore) else store
+        self.settings = Settings.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            chunk_size=chunk_size,
+            store=store_option,
+            **options,
+        )
+        self.transport = Transport(self.settings)
+        self.store = store if isinstance(store, SQLiteStore) else open_store(self.settings.store)
+        self._token: str | None = self.settings.token()
+        self._tus = TusEndpoint(self.settings.tus_endpoint, self.transport, token=self._token)
+        self._active: dict[str, threading.Event] = {}
+        self._active_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"V3Client(base_url={self.settings.base_url!r}, api_key=<redacted>)"
+
+    def __enter__(self) -> V3Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool (the store stays usable by other clients)."""
+        self.transport.close()
+
+    def with_token(self, token: str) -> V3Client:
+        """A view of this client that acts with another token (same pool, same store)."""
+        view = copy.copy(self)
+        view._token = token
+        view._tus = TusEndpoint(self.settings.tus_endpoint, self.transport, token=token)
+        return view
+
+    # sessions -----------------------------------------------------------------------------
+
+    def create_session(self, **fields: Any) -> SessionSummary:
+        """``POST /api/v3/speech-to-text/session`` with ``fields`` as the JSON body."""
+        body = self._json("POST", self.settings.session_endpoint, json=fields)
+        return SessionSummary.model_validate(unwrap(body))
+
+    def get_session(self, session_id: str) -> Session:
+        """``GET /api/v3/speech-to-text/session/{id}``: the session's state."""
+        return Session.model_validate(unwrap(self._json("GET", self._session_url(session_id))))
+
+    def get_result(self, session_id: str) -> Transcript:
+        """``GET /api/v3/speech-to-text/session/{id}/result``: the transcript and its status."""
+        return Transcript.model_validate(unwrap(self._json("GET", self._session_url(session_id) + "/result")))
+
+    def delete_session(self, session_id: str) -> dict[str, Any]:
+        """``DELETE /api/v3/speech-to-text/session/{id}``; also cancels this client's upload for it."""
+        self.cancel_upload(session_id)
+        body = self._json("DELETE", self._session_url(session_id))
+        return body if isinstance(body, dict) else {}
+
+    # uploads ------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        file: FileInput,
+        metadata: Mapping[str, str | bool | int],
+        on_progress: ProgressCallback | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        resolve_session: bool = True,
+    ) -> UploadResult:
+        """Upload ``file`` (a path or a binary stream) to ``/api/v3/files/`` over TUS.
+
+        ``metadata`` becomes ``Upload-Metadata`` (booleans as ``"true"``/``"false"``);
+        ``language`` and ``document_type`` are required by Scriptix. ``on_progress(done, total)``
+        is called as bytes go out and never goes back. Set ``cancel`` (or call
+        :meth:`cancel_upload`) to stop and terminate the upload on the server.
+
+        The session id is ``metadata["session_id"]`` when given; otherwise it is read from
+        ``GET /api/v3/files/{id}``, polling up to ``session_poll_timeout`` seconds (``None`` if the
+        server has not named it by then, or with ``resolve_session=False``).
+        """
+        encoded = _encode_metadata(metadata)
+        event = cancel or threading.Event()
+        keys = [k for k in (encoded.get("session_id"),) if k]
+        with self._registered(keys, event), open_source(file) as source:
+            uploader = ResumableUploader(
+                self._tus,
+                source,
+                metadata=encoded,
+                chunk_size=self.settings.chunk_size,
+                store=self.store,
+                token_digest=self.store.token_digest(self._token),
+                on_progress=on_progress,
+                cancelled=event,
+            )
+            uploader.upload()
+            upload_url = str(uploader.url)
+        session_id = encoded.get("session_id")
+        if session_id is None and resolve_session:
+            session_id = self._poll_session_id(upload_url)
+        return UploadResult(
+            upload_url=upload_url,
+            session_id=session_id,
+            size=source.size,
+            resumed_from=uploader.resumed_from,
+            metadata=encoded,
+        )
+
+    def cancel_upload(self, key: str) -> bool:
+        """Cancel this client's upload in flight for a session id; True if there was one."""
+        with self._active_lock:
+            event = self._active.get(key)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def terminate(self, upload_url: str) -> None:
+        """``DELETE`` a TUS upload (termination); one already gone is not an error."""
+        self._tus.terminate(upload_url)
+        self.store.remove_url(upload_url)
+
+    def file_info(self, upload_url: str) -> FileInfo:
+        """``GET /api/v3/files/{id}``: the session the upload feeds and its metadata."""
+        body = self._json("GET", upload_url, headers={"Accept": "application/json"})
+        return FileInfo.model_validate(unwrap(body))
+
+    def capabilities(self) -> TusCapabilities:
+        """``OPTIONS /api/v3/files/``: versions, extensions and maximum size the server advertises."""
+        response = self._tus.options()
+        max_size = response.headers.get("Tus-Max-Size", "")
+        return TusCapabilities(
+            versions=_csv(response.headers.get("Tus-Version")),
+            extensions=_csv(response.headers.get("Tus-Extension")),
+            max_size=int(max_size) if max_size.isdigit() else None,
+        )
+
+    # helpers ------------------------------------------------------------------------------
+
+    def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self.transport.request(method, url, token=self._token, **kwargs)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise ScriptixError(
+                f"{method} {url} answered {response.status_code} with a body that is not JSON",
+                status_code=response.status_code,
+            ) from None
+
+    def _session_url(self, session_id: str) -> str:
+        if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+            raise InvalidRequestError(f"invalid session id {str(session_id)[:40]!r}")
+        return f"{self.settings.session_endpoint}/{quote(session_id, safe='')}"
+
+    def _poll_session_id(self, upload_url: str) -> str | None:
+        deadline = time.monotonic() + self.settings.session_poll_timeout
+        delay = 0.1
+        while True:
+            try:
+                info = self.file_info(upload_url)
+                if info.session_id:
+                    return info.session_id
+            except (ScriptixError, requests.RequestException, ValueError):
+                pass
+            if time.monotonic() + delay > deadline:
+                return None
+            self.transport.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    @contextmanager
+    def _registered(self, keys: list[str], event: threading.Event) -> Iterator[None]:
+        with self._active_lock:
+            for key in keys:
+                self._active[key] = event
+        try:
+            yield
+        finally:
+            with self._active_lock:
+                for key in keys:
+                    if self._active.get(key) is event:
+                        del self._active[key]
+
+
+def _encode_metadata(metadata: Mapping[str, str | bool | int]) -> dict[str, str]:
+    if not isinstance(metadata, Mapping):
+        raise InvalidRequestError("metadata must be a mapping of names to values")
+    encoded: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not _METADATA_KEY.match(key):
+            raise InvalidRequestError(f"metadata key {key!r} must be non-empty, without spaces or commas")
+        if isinstance(value, bool):
+            encoded[key] = "true" if value else "false"
+        elif isinstance(value, str | int):
+            encoded[key] = str(value)
+        else:
+            raise InvalidRequestError(f"metadata {key!r} must be a string, a boolean or an integer")
+    missing = [k for k in REQUIRED_METADATA if not encoded.get(k)]
+    if missing:
+        raise InvalidRequestError(f"metadata is missing {', '.join(missing)} (required by Scriptix)")
+    return encoded
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]

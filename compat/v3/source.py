@@ -1,0 +1,172 @@
+"""What an upload reads from: a path or a binary stream, made seekable and identified.
+
+Paths and seekable streams are read in place (from the stream's current position). A stream that
+cannot seek (a pipe, a socket, a request body) is first spooled to a temporary file in fixed-size
+blocks, so memory stays bounded and a failed chunk can be sent again.
+
+Each source has a fingerprint for resume across processes (:class:`SourceFingerprint`). Unlike
+tuspy's default (size and the md5 of the first 64 KiB, which two different recordings can share),
+it cannot confuse two different files: for a file on disk it is the device, inode, size and
+modification time in nanoseconds plus hashes of the head and the tail; for anything else it is a
+BLAKE2b hash of every byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Union
+
+from tusclient.fingerprint.interface import Fingerprint
+
+__all__ = ["FileInput", "SourceFingerprint", "UploadSource", "open_source"]
+
+FileInput = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes]]
+
+READ_BLOCK = 1024 * 1024
+SAMPLE = 64 * 1024
+
+
+class _Window(io.RawIOBase):
+    """A read-only view of a seekable stream from ``start`` to its end, positions relative to ``start``."""
+
+    def __init__(self, stream: IO[bytes], start: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._start = start
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            position = self._stream.seek(self._start + offset)
+        else:
+            position = self._stream.seek(offset, whence)
+        return position - self._start
+
+    def tell(self) -> int:
+        return self._stream.tell() - self._start
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def close(self) -> None:
+        # The caller's stream stays open: it is theirs to close.
+        super().close()
+
+
+@dataclass
+class UploadSource:
+    """A seekable stream positioned at 0, its size and its resume fingerprint."""
+
+    stream: IO[bytes]
+    size: int
+    fingerprint: str
+    name: str | None
+
+
+class SourceFingerprint(Fingerprint):  # type: ignore[misc]
+    """tuspy ``Fingerprint`` that cannot confuse two different files (see the module docstring)."""
+
+    def get_fingerprint(self, fs: IO[bytes]) -> str:
+        fs.seek(0, os.SEEK_END)
+        size = fs.tell()
+        stat = _stat_of(fs)
+        digest = hashlib.blake2b(digest_size=20)
+        if stat is not None and size == stat.st_size:
+            identity = f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
+            digest.update(identity.encode())
+            for offset in {0, max(0, size - SAMPLE)}:
+                fs.seek(offset)
+                digest.update(fs.read(SAMPLE))
+            kind = "stat"
+        else:
+            fs.seek(0)
+            for block in iter(lambda: fs.read(READ_BLOCK), b""):
+                digest.update(block)
+            kind = "content"
+        fs.seek(0)
+        return f"{kind}:size={size}:blake2b={digest.hexdigest()}"
+
+
+def _stat_of(fs: IO[bytes]) -> os.stat_result | None:
+    try:
+        return os.fstat(fs.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _is_seekable(stream: IO[bytes]) -> bool:
+    try:
+        if not stream.seekable():
+            return False
+        stream.tell()
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextmanager
+def open_source(file: FileInput, *, spool_dir: str | None = None) -> Iterator[UploadSource]:
+    """Open ``file`` (a path or a binary stream) as an :class:`UploadSource`; closes what it opened."""
+    if isinstance(file, str | os.PathLike):
+        path = Path(file)
+        if not path.is_file():
+            raise FileNotFoundError(f"not a readable file: {str(path)!r}")
+        with open(path, "rb") as handle:
+            yield _seekable_source(handle, path.name)
+        return
+    if not hasattr(file, "read") or isinstance(file, io.TextIOBase):
+        raise TypeError(f"expected a path or a binary stream, got {type(file).__name__}")
+    name = getattr(file, "name", None)
+    name = Path(name).name if isinstance(name, str) and name else None
+    if _is_seekable(file):
+        window = _Window(file, file.tell())
+        yield _seekable_source(window, name)  # type: ignore[arg-type]
+        return
+    with tempfile.TemporaryFile(prefix="scriptix-compat-spool-", dir=spool_dir) as spool:
+        digest = hashlib.blake2b(digest_size=20)
+        size = 0
+        while True:
+            block = file.read(READ_BLOCK)
+            if not block:
+                break
+            if not isinstance(block, bytes | bytearray | memoryview):
+                raise TypeError("the stream must be opened in binary mode (it returned text)")
+            digest.update(block)
+            spool.write(block)
+            size += len(block)
+        spool.flush()
+        spool.seek(0)
+        yield UploadSource(
+            stream=spool,
+            size=size,
+            fingerprint=f"content:size={size}:blake2b={digest.hexdigest()}",
+            name=name,
+        )
+
+
+def _seekable_source(stream: IO[bytes], name: str | None) -> UploadSource:
+    fingerprint = SourceFingerprint().get_fingerprint(stream)
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return UploadSource(stream=stream, size=size, fingerprint=fingerprint, name=name)
