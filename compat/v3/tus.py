@@ -176,6 +176,7 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
         on_progress: ProgressCallback | None = None,
         cancelled: threading.Event | None = None,
     ) -> None:
+        self.source = source
         super().__init__(
             file_stream=source.stream,
             client=endpoint,
@@ -185,7 +186,6 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
             store_url=False,
         )
         self.endpoint = endpoint
-        self.source = source
         self.store = store
         self.on_progress = on_progress
         self.cancelled = cancelled
@@ -228,15 +228,18 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
         self.url = url
         self.store.set_item(self.resume_key, url)
 
-    def get_offset(self) -> int:
+    def get_offset(self, *, retry: bool = True) -> int:
         """HEAD the upload; the server's offset. Raises ``_UploadGone`` on 403/404/410."""
         if not self.url:
             raise _UploadGone()
-        response = self.endpoint.request("HEAD", self.url, headers=self.get_headers(), raise_for_status=False)
+        response = self.endpoint.request(
+            "HEAD", self.url, headers=self.get_headers(), raise_for_status=False, retry=retry
+        )
         if response.status_code in GONE_STATUSES:
             raise _UploadGone()
         if response.status_code >= 400:
-            raise error_from_response(response, method="HEAD")
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise error_from_response(response, method="HEAD", retry_after=retry_after)
         offset = _int_header(response, "Upload-Offset")
         length = _int_header(response, "Upload-Length")
         if offset is None or offset < 0:
@@ -249,11 +252,10 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
     def upload_chunk(self) -> None:
         """One PATCH from the current offset; raises on failure, advances ``offset`` on success."""
         self.request = StreamingPatch(self)
-        try:
-            self.request.perform()
-        except _Cancelled:
-            raise
+        self.request.perform()
         status = self.request.status_code
+        if status in GONE_STATUSES:
+            raise _UploadGone()
         if not 200 <= status < 300:
             raise _PatchFailed(status, self.request)
         new_offset = _int_value(self.request.response_headers.get("upload-offset"))
@@ -270,36 +272,53 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
             self.on_progress(done, self.source.size)
 
     def upload(self, stop_at: int | None = None) -> None:
-        """Create or resume the upload and send every byte; resumes after any failure."""
+        """Create or resume the upload and send every byte; resumes after any failure.
+
+        Every failed attempt (a PATCH, or the HEAD that asks the offset after it) counts against
+        ``max_retries``; the count starts again whenever the server's offset moves forward, so a
+        long upload over a flaky link goes on while it makes progress, and a dead one stops.
+        """
         self.stop_at = self.source.size
         self._open()
         self.report_progress(self.offset)
         policy = self.endpoint.transport.policy
         failures = 0
+        confirmed = self.offset
         restarted = False
-        while self.offset < self.stop_at:
-            before = self.offset
+        need_offset = False
+        while need_offset or self.offset < self.stop_at:
+            error: ScriptixError
+            retry_after: float | None = None
             try:
                 self._raise_if_cancelled()
-                self.upload_chunk()
-                failures = 0
+                if need_offset:
+                    self.offset = self.get_offset(retry=False)
+                    need_offset = False
+                else:
+                    self.upload_chunk()
+                if self.offset > confirmed:
+                    confirmed, failures = self.offset, 0
                 continue
             except _Cancelled:
                 self._terminate_cancelled()
+            except _UploadGone:
+                if restarted:
+                    raise UploadError("the server lost the upload twice", upload_url=self.url) from None
+                log.info("upload %s is gone on the server; starting a new one", self.url)
+                restarted, need_offset = True, False
+                self._create()
+                confirmed = 0
+                continue
             except _PatchFailed as failed:
-                error: ScriptixError = failed.as_error(self.url)
-                retry_after = failed.retry_after
-                if failed.status not in RESUMABLE_PATCH_STATUSES and failed.reason is None:
-                    if failed.status in GONE_STATUSES and not restarted:
-                        restarted = True
-                        log.info("upload %s is gone on the server; starting a new one", self.url)
-                        self._create()
-                        continue
+                error, retry_after = failed.as_error(self.url), failed.retry_after
+                if failed.reason is None and failed.status not in RESUMABLE_PATCH_STATUSES:
                     raise error from None
+            except APIStatusError as exc:  # the HEAD after a failure answered an error
+                if exc.status_code not in RESUMABLE_PATCH_STATUSES:
+                    raise
+                error, retry_after = exc, exc.retry_after
             except APIConnectionError as exc:
-                error, retry_after = exc, None
-            if self.offset > before:
-                failures = 0
+                error = exc
             failures += 1
             if failures > policy.max_retries or policy.hint_too_long(retry_after):
                 raise UploadError(
@@ -309,16 +328,9 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
                     status_code=error.status_code,
                 ) from error
             wait = policy.delay(failures, retry_after)
-            log.info("PATCH %s failed (%s); asking the offset in %.2f s", self.url, error, wait)
+            log.info("TUS %s failed (%s); asking the offset in %.2f s", self.url, error, wait)
             self.endpoint.transport.sleep(wait)
-            self._raise_if_cancelled_outside_body()
-            try:
-                self.offset = self.get_offset()
-            except _UploadGone:
-                if restarted:
-                    raise UploadError("the server lost the upload twice", upload_url=self.url) from error
-                restarted = True
-                self._create()
+            need_offset = True
         self.store.remove_item(self.resume_key)
         self.report_progress(self.source.size)
 
