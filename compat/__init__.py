@@ -28,6 +28,7 @@ from compat.errors import (
     UploadCancelledError,
     UploadError,
 )
+from compat.legacy import LegacyClient, WaitTimeoutError
 from compat.store import SQLiteStore
 from compat.v3 import UploadResult, V3Client
 
@@ -41,6 +42,7 @@ __all__ = [
     "ConflictError",
     "GoneError",
     "InvalidRequestError",
+    "LegacyClient",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -57,5 +59,6 @@ __all__ = [
     "UploadError",
     "UploadResult",
     "V3Client",
+    "WaitTimeoutError",
     "__version__",
 ]

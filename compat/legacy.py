@@ -1,0 +1,186 @@
+"""``LegacyClient``: the V1 endpoints as methods, V1 JSON out, V3 underneath."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from compat.errors import ScriptixError
+from compat.store import SQLiteStore
+from compat.translate import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Translator
+from compat.v1.validation import UnknownFields
+from compat.v3.client import V3Client
+from compat.v3.source import FileInput
+from compat.v3.tus import ProgressCallback
+
+__all__ = ["LegacyClient", "WaitTimeoutError"]
+
+FINAL_STATUSES = frozenset({"done", "failed"})
+
+
+class WaitTimeoutError(ScriptixError, TimeoutError):
+    """``wait`` gave up; the job keeps running on Scriptix. ``session_id`` names it."""
+
+    def __init__(self, session_id: str, waited: float, last_status: str | None) -> None:
+        message = (
+            f"session {session_id} was not done after {waited:.0f} s (last status {last_status!r}); "
+            f"it keeps running: call get_result({session_id!r}) or wait() again later"
+        )
+        super().__init__(message, body={"error": message, "session_id": session_id})
+        self.session_id = session_id
+        self.last_status = last_status
+
+
+class LegacyClient:
+    """The Scriptix Batch API V1, kept: each method is one V1 endpoint and returns its V1 JSON.
+
+    >>> client = LegacyClient(api_key="...")                                 # doctest: +SKIP
+    >>> session = client.create_session("en", punctuation=True)              # doctest: +SKIP
+    >>> client.upload(session["result"]["session_id"], "talk.wav")           # doctest: +SKIP
+    >>> client.wait(session["result"]["session_id"])["result"]["status"]     # doctest: +SKIP
+    'done'
+
+    Underneath, sessions are created without ``media_source`` and media goes up as a resumable
+    TUS upload (see MIGRATION.md). Failures raise :class:`compat.ScriptixError` subclasses with
+    ``.status_code`` and ``.body`` (the V1 error JSON).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        chunk_size: int | str | None = None,
+        store: str | os.PathLike[str] | SQLiteStore | None = None,
+        allow_private_media: bool = False,
+        media_source_mode: MediaSourceMode = "sync",
+        align_strategy: AlignStrategy = "tus",
+        unknown_fields: UnknownFields = "forward",
+        document_type: str = "caption",
+        max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+        **options: Any,
+    ) -> None:
+        self.v3 = V3Client(
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            chunk_size=chunk_size,
+            store=store,
+            **options,
+        )
+        self.translator = Translator(
+            self.v3,
+            allow_private_media=allow_private_media,
+            media_source_mode=media_source_mode,
+            align_strategy=align_strategy,
+            unknown_fields=unknown_fields,
+            document_type=document_type,
+            max_media_bytes=max_media_bytes,
+        )
+
+    def __repr__(self) -> str:
+        return f"LegacyClient(base_url={self.v3.settings.base_url!r}, api_key=<redacted>)"
+
+    def __enter__(self) -> LegacyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.v3.close()
+
+    @property
+    def _token(self) -> str | None:
+        return self.v3.settings.token()
+
+    def create_session(self, language: str, **v1_fields: Any) -> dict[str, Any]:
+        """V1 ``POST /api/v3/speech-to-text/session``: ``language`` plus any V1 body field
+        (``webhook_url``, ``webhook_method``, ``webhook_headers``, ``keep_source``, ``media_source``,
+        ``punctuation``, ``multichannel``, ``document``, ``meta_data``)."""
+        return self.translator.create_session(self._token, {"language": language, **v1_fields})
+
+    def upload(
+        self,
+        session_id: str,
+        file: FileInput,
+        filename: str | None = None,
+        content_type: str | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """V1 ``PUT …/session/{id}``: upload media (a path or a binary stream).
+
+        ``filename`` is V1's ``x-filename`` (default: the file's name); ``content_type`` must be
+        ``audio/*`` or ``video/*`` (default: guessed from the name).
+        """
+        name = filename or _name_of(file)
+        kind = content_type or _guess_type(name)
+        return self.translator.upload(
+            self._token, session_id, file, content_type=kind, filename=name, on_progress=on_progress
+        )
+
+    def align(
+        self,
+        session_id: str,
+        media: FileInput,
+        transcript: FileInput,
+        *,
+        media_filename: str | None = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        """V1 ``POST …/session/{id}/align``: media plus its known-good transcript."""
+        name = media_filename or _name_of(media)
+        return self.translator.align(
+            self._token,
+            session_id,
+            media,
+            transcript,
+            media_type=content_type or _guess_type(name),
+            media_filename=name,
+            transcript_filename=_name_of(transcript) if _name_of(transcript) != "upload" else None,
+        )
+
+    def get_result(self, session_id: str) -> dict[str, Any]:
+        """V1 ``GET …/session/{id}/result``; ``result.status`` is ``"done"`` when finished."""
+        return self.translator.get_result(self._token, session_id)
+
+    def delete(self, session_id: str) -> dict[str, Any]:
+        """V1 ``DELETE …/session/{id}``; also stops this client's upload for it, if any."""
+        return self.translator.delete(self._token, session_id)
+
+    def wait(self, session_id: str, timeout: float = 3600.0, poll_interval: float = 5.0) -> dict[str, Any]:
+        """Poll ``get_result`` until the status is ``done`` or ``failed``; return that result.
+
+        Gives up after ``timeout`` seconds with :class:`WaitTimeoutError`, which names the
+        session: the job keeps running on Scriptix and can be fetched later.
+        """
+        started = time.monotonic()
+        status: str | None = None
+        while True:
+            result = self.get_result(session_id)
+            status = result.get("result", {}).get("status")
+            if status in FINAL_STATUSES:
+                return result
+            elapsed = time.monotonic() - started
+            if elapsed + poll_interval > timeout:
+                raise WaitTimeoutError(session_id, elapsed, status)
+            time.sleep(poll_interval)
+
+
+def _name_of(file: FileInput) -> str:
+    if isinstance(file, str | os.PathLike):
+        return Path(file).name
+    name = getattr(file, "name", None)
+    return Path(name).name if isinstance(name, str) and name else "upload"
+
+
+def _guess_type(name: str) -> str | None:
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed

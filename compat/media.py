@@ -1,0 +1,232 @@
+"""Fetching a V1 ``media_source`` URL without becoming an SSRF proxy.
+
+Only http and https are fetched. Before connecting, the host is resolved and every address must
+be public: loopback, private, link-local (cloud metadata at 169.254.169.254 included), shared,
+multicast, reserved and unspecified addresses are refused, in any spelling (decimal, octal, IPv6,
+IPv4-mapped IPv6). The same check runs again on the socket actually connected, so a DNS answer
+that changes between the check and the connection (rebinding) is caught, and again on every
+redirect. ``allow_private_media=True`` lifts the rule for local testing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import mimetypes
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from compat.errors import APIStatusError
+from compat.v1.validation import refuse
+
+__all__ = ["AddressPolicy", "MediaDownload", "MediaFetcher", "media_filename"]
+
+MAX_REDIRECTS = 5
+ANSWER_TIMEOUT = (10.0, 60.0)
+# Cloud metadata services that are not caught as link-local or private by the ipaddress module.
+_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
+
+
+class MediaRefused(Exception):
+    """Raised inside a connection when the peer address is not allowed."""
+
+
+class AddressPolicy:
+    """Which addresses the shim may fetch media from."""
+
+    def __init__(self, *, allow_private: bool = False, also_allow: Iterable[str] = ()) -> None:
+        self.allow_private = allow_private
+        self.also_allow = [ipaddress.ip_network(n) for n in also_allow]
+
+    def permits(self, address: str) -> bool:
+        if self.allow_private:
+            return True
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if any(ip in network for network in self.also_allow):
+            return True
+        return bool(ip.is_global) and not ip.is_multicast and ip not in _METADATA_ADDRESSES
+
+    def check_host(self, host: str, port: int) -> None:
+        """Resolve ``host`` and refuse it unless every address it has is permitted."""
+        try:
+            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise refuse(400, f"Invalid data: media_source host {host!r} cannot be resolved") from None
+        for *_, sockaddr in answers:
+            if not self.permits(str(sockaddr[0])):
+                raise _refused_address()
+
+
+def _refused_address() -> APIStatusError:
+    return refuse(
+        422,
+        "Body Invalid: media_source must be a public http(s) URL; loopback, private, link-local and "
+        "metadata addresses are refused (allow_private_media=True lifts this for local testing)",
+    )
+
+
+def _guarded_adapter(policy: AddressPolicy) -> HTTPAdapter:
+    def check(sock: socket.socket) -> None:
+        peer = sock.getpeername()[0]
+        if not policy.permits(peer):
+            sock.close()
+            raise MediaRefused(peer)
+
+    class GuardedHTTPConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            check(sock)
+            return sock
+
+    class GuardedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            check(sock)
+            return sock
+
+    class GuardedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTPConnection
+
+    class GuardedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPSConnection
+
+    class GuardedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
+
+    return GuardedAdapter(max_retries=0)
+
+
+def media_filename(url: str) -> str:
+    """The V1 filename for a ``media_source``: the URL with every ``:`` and ``/`` made ``-``."""
+    return url.replace(":", "-").replace("/", "-")
+
+
+@dataclass
+class MediaDownload:
+    """An open download: the body stream, its declared size and media type."""
+
+    url: str
+    stream: IO[bytes]
+    size: int | None
+    filetype: str
+    filename: str
+    response: requests.Response
+
+    def close(self) -> None:
+        self.response.close()
+
+
+class _CappedStream:
+    """A read-only stream that refuses to go past ``cap`` bytes."""
+
+    def __init__(self, raw: IO[bytes], cap: int) -> None:
+        self._raw = raw
+        self._cap = cap
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size if size and size > 0 else 1 << 20)
+        self.read_bytes += len(data)
+        if self.read_bytes > self._cap:
+            raise refuse(400, f"Invalid data: media_source is larger than {self._cap} bytes")
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class MediaFetcher:
+    """Opens ``media_source`` URLs under an :class:`AddressPolicy`, following redirects by hand."""
+
+    def __init__(self, policy: AddressPolicy, *, max_bytes: int, timeout: tuple[float, float] = ANSWER_TIMEOUT) -> None:
+        self.policy = policy
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.trust_env = False
+        adapter = _guarded_adapter(policy)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def check(self, url: str) -> None:
+        """Refuse a URL whose scheme or resolved host is not allowed (no connection is made)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise refuse(422, "Body Invalid: media_source must be an http(s) URL")
+        self.policy.check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+    def open(self, url: str) -> MediaDownload:
+        """Start the download: status and headers are read, the body is left to stream."""
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            self.check(current)
+            try:
+                response = self.session.get(current, stream=True, timeout=self.timeout, allow_redirects=False)
+            except requests.ConnectionError as exc:
+                if _caused_by_refusal(exc):
+                    raise _refused_address() from None
+                raise refuse(400, "Invalid data: media_source could not be downloaded (connection failed)") from None
+            except requests.RequestException:
+                raise refuse(400, "Invalid data: media_source could not be downloaded (no answer)") from None
+            if response.is_redirect:
+                location = response.headers.get("Location", "")
+                response.close()
+                current = urljoin(current, location)
+                continue
+            if response.status_code != 200:
+                response.close()
+                raise refuse(400, f"Invalid data: media_source answered HTTP {response.status_code}")
+            size = _content_length(response)
+            if size is not None and size > self.max_bytes:
+                response.close()
+                raise refuse(400, f"Invalid data: media_source is larger than {self.max_bytes} bytes")
+            response.raw.decode_content = True
+            return MediaDownload(
+                url=current,
+                stream=_CappedStream(response.raw, self.max_bytes),  # type: ignore[arg-type]
+                size=size,
+                filetype=_filetype(response, current),
+                filename=media_filename(url),
+                response=response,
+            )
+        raise refuse(400, f"Invalid data: media_source redirected more than {MAX_REDIRECTS} times")
+
+
+def _caused_by_refusal(exc: BaseException) -> bool:
+    current: BaseException | None = exc
+    seen = 0
+    while current is not None and seen < 10:
+        seen += 1
+        if isinstance(current, MediaRefused):
+            return True
+        reason = getattr(current, "reason", None)
+        nested = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        current = reason if isinstance(reason, BaseException) else nested or current.__context__
+    return False
+
+
+def _content_length(response: requests.Response) -> int | None:
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.isdigit() else None
+
+
+def _filetype(response: requests.Response, url: str) -> str:
+    declared = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if declared.startswith(("audio/", "video/")):
+        return declared
+    guessed, _ = mimetypes.guess_type(unquote(urlsplit(url).path))
+    return guessed or declared or "application/octet-stream"

@@ -1,0 +1,440 @@
+"""The one V1 -> V3 translator. ``LegacyClient``, ``install()`` and the gateway are thin layers on it.
+
+Data flows one way: V1 request -> validate -> translate -> V3 calls -> V1 answer. Every
+operation takes the caller's token and returns the V1 JSON as a ``dict``; a refusal or an upstream
+error is raised as a :class:`compat.ScriptixError` whose ``body`` is V1 error JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import IO, Any, Literal
+
+from requests_toolbelt import MultipartEncoder
+
+from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
+from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
+from compat.sessions import SessionBook, SessionRecord
+from compat.v1.models import envelope
+from compat.v1.validation import (
+    UnknownFields,
+    refuse,
+    require_token,
+    validate_create,
+    validate_session_id,
+    validate_upload,
+)
+from compat.v3.client import V3Client
+from compat.v3.models import Transcript
+from compat.v3.source import FileInput
+from compat.v3.tus import ProgressCallback
+
+__all__ = ["STATUS_TO_V1", "Translator", "normalise_status", "tus_metadata"]
+
+log = logging.getLogger("compat.translate")
+
+MediaSourceMode = Literal["sync", "background"]
+AlignStrategy = Literal["tus", "passthrough"]
+
+# V3 (and older) session states -> the V1 status a legacy caller polls for.
+STATUS_TO_V1: dict[str, str] = {
+    "done": "done",
+    "completed": "done",
+    "finished": "done",
+    "success": "done",
+    "failed": "failed",
+    "error": "failed",
+}
+DEFAULT_MAX_MEDIA_BYTES = 10 * 1000**3  # the 10 GB limit of Scriptix's own upload widget
+
+
+def normalise_status(status: Any) -> Any:
+    """The V1 status for a V3 status: ``completed``/``finished`` become ``done``; others pass."""
+    if isinstance(status, str):
+        return STATUS_TO_V1.get(status.lower(), status)
+    return status
+
+
+def _media_kind(media_type: str | None) -> str | None:
+    """V1's ``media_type`` is ``"audio"`` or ``"video"``; V3 may answer a MIME type."""
+    if not media_type:
+        return media_type
+    major = media_type.split("/", 1)[0].lower()
+    return major if major in ("audio", "video") else media_type
+
+
+def tus_metadata(
+    options: dict[str, Any],
+    *,
+    session_id: str,
+    filename: str,
+    filetype: str,
+    document_type: str,
+) -> dict[str, str]:
+    """The TUS ``Upload-Metadata`` for a V1 session's media (DESIGN.md §3)."""
+    document: dict[str, Any] = dict(options.get("document") or {})
+    for key in ("webhook_url", "webhook_method", "webhook_headers"):
+        if options.get(key) is not None:
+            document[key] = options[key]
+    metadata = {
+        "language": str(options["language"]),
+        "document_type": str(document.get("document_type") or document_type),
+        "filetype": filetype,
+        "filename": filename,
+        "session_id": session_id,
+        "punctuation": "true" if options.get("punctuation") else "false",
+        "keep_source": "true" if options.get("keep_source") else "false",
+        "multichannel": "true" if options.get("multichannel") else "false",
+    }
+    if document:
+        metadata["document"] = json.dumps(document, separators=(",", ":"), sort_keys=True)
+    return metadata
+
+
+class Translator:
+    """Serves the V1 operations on a :class:`V3Client`.
+
+    Options (each also a ``LegacyClient`` keyword):
+
+    * ``allow_private_media``: fetch ``media_source`` from private/loopback addresses (tests only).
+    * ``media_source_mode``: ``"sync"`` (create answers once the media is uploaded, status
+      ``"uploaded"``) or ``"background"`` (create answers at once, status ``"uploading"``).
+    * ``align_strategy``: ``"tus"`` (media and transcript as TUS uploads bound to the session)
+      or ``"passthrough"`` (the V1 multipart ``/align`` call, sent unchanged).
+    * ``unknown_fields``: ``"forward"`` (passed to the V3 create call) or ``"reject"`` (422).
+    * ``document_type``: TUS ``document_type`` when the V1 call does not say (``"caption"``).
+    * ``max_media_bytes``: the largest ``media_source`` download accepted.
+    """
+
+    def __init__(
+        self,
+        v3: V3Client,
+        *,
+        allow_private_media: bool = False,
+        media_source_mode: MediaSourceMode = "sync",
+        align_strategy: AlignStrategy = "tus",
+        unknown_fields: UnknownFields = "forward",
+        document_type: str = "caption",
+        max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+        media_policy: AddressPolicy | None = None,
+    ) -> None:
+        self.v3 = v3
+        self.sessions = SessionBook(v3.store)
+        self.media_source_mode = media_source_mode
+        self.align_strategy = align_strategy
+        self.unknown_fields = unknown_fields
+        self.document_type = document_type
+        self.fetcher = MediaFetcher(
+            media_policy or AddressPolicy(allow_private=allow_private_media),
+            max_bytes=max_media_bytes,
+            timeout=(v3.settings.connect_timeout, v3.settings.timeout),
+        )
+        self._transfers: dict[str, threading.Thread] = {}
+        self._transfers_lock = threading.Lock()
+
+    # create -------------------------------------------------------------------------------
+
+    def create_session(self, token: str | None, body: Any) -> dict[str, Any]:
+        """V1 ``POST /api/v3/speech-to-text/session``."""
+        token = require_token(token)
+        request = validate_create(body, unknown_fields=self.unknown_fields)
+        download: MediaDownload | None = None
+        if request.media_source is not None:
+            self.fetcher.check(request.media_source)
+            if self.media_source_mode == "sync":
+                download = self.fetcher.open(request.media_source)
+        v3 = self.v3.with_token(token)
+        try:
+            created = v3.create_session(**request.upstream_body())
+        except BaseException:
+            if download is not None:
+                download.close()
+            raise
+        session_id = created.session_id
+        options = request.model_dump(exclude_none=True)
+        self.sessions.remember(token, session_id, options)
+        if request.media_source is None:
+            return envelope({"session_id": session_id, "status": created.status or "new"})
+        if download is not None:
+            return self._transfer_media(token, session_id, options, download)
+        self.sessions.update(session_id, state="uploading", filename=media_filename(request.media_source))
+        worker = threading.Thread(
+            target=self._background_transfer,
+            args=(token, session_id, options, request.media_source),
+            name=f"scriptix-compat-media-{session_id}",
+            daemon=True,
+        )
+        with self._transfers_lock:
+            self._transfers[session_id] = worker
+        worker.start()
+        return envelope(
+            {"session_id": session_id, "status": "uploading", "filename": media_filename(request.media_source)}
+        )
+
+    def _transfer_media(
+        self, token: str, session_id: str, options: dict[str, Any], download: MediaDownload
+    ) -> dict[str, Any]:
+        self.sessions.update(session_id, state="uploading", filename=download.filename)
+        try:
+            metadata = tus_metadata(
+                options,
+                session_id=session_id,
+                filename=download.filename,
+                filetype=download.filetype,
+                document_type=self.document_type,
+            )
+            self.v3.with_token(token).upload(download.stream, metadata, resolve_session=False)
+        except BaseException as exc:
+            self._rollback(token, session_id, exc)
+            raise
+        finally:
+            download.close()
+        media_type = _media_kind(download.filetype)
+        self.sessions.update(session_id, state="uploaded", media_type=media_type)
+        return envelope(
+            {
+                "session_id": session_id,
+                "status": "uploaded",
+                "filename": download.filename,
+                "media_type": media_type,
+            }
+        )
+
+    def _background_transfer(self, token: str, session_id: str, options: dict[str, Any], url: str) -> None:
+        try:
+            self._transfer_media(token, session_id, options, self.fetcher.open(url))
+        except UploadCancelledError:
+            pass
+        except ScriptixError as exc:
+            self.sessions.update(session_id, state="failed", error=str(exc))
+        except Exception as exc:  # a background thread has no caller to raise to: record it
+            log.exception("media_source transfer for %s failed", session_id)
+            self.sessions.update(session_id, state="failed", error=f"media_source transfer failed: {exc}")
+        finally:
+            with self._transfers_lock:
+                self._transfers.pop(session_id, None)
+
+    def _rollback(self, token: str, session_id: str, cause: BaseException) -> None:
+        """After a failed media transfer, leave nothing half-started upstream."""
+        if isinstance(cause, UploadCancelledError):
+            return
+        try:
+            self.v3.with_token(token).delete_session(session_id)
+        except ScriptixError as exc:
+            log.warning("could not delete session %s after a failed transfer: %s", session_id, exc)
+        self.sessions.forget(session_id)
+
+    def wait_for_transfers(self, timeout: float | None = None) -> None:
+        """Wait for background ``media_source`` transfers (for tests and graceful shutdown)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._transfers_lock:
+                workers = list(self._transfers.values())
+            if not workers:
+                return
+            for worker in workers:
+                worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+
+    # upload -------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        token: str | None,
+        session_id: str,
+        file: FileInput,
+        *,
+        content_type: str | None,
+        filename: str | None,
+        content_length: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """V1 ``PUT /api/v3/speech-to-text/session/{id}`` (raw body, ``x-filename``)."""
+        token = require_token(token)
+        session_id = validate_session_id(session_id)
+        media_type, name = validate_upload(content_type=content_type, filename=filename, content_length=content_length)
+        record = self._owned_session(token, session_id)
+        if record.state in ("uploading", "uploaded"):
+            raise refuse(400, "Invalid data: media was already uploaded for this session")
+        metadata = tus_metadata(
+            record.options, session_id=session_id, filename=name, filetype=media_type, document_type=self.document_type
+        )
+        self.sessions.update(session_id, state="uploading", filename=name, media_type=_media_kind(media_type))
+        try:
+            result = self.v3.with_token(token).upload(file, metadata, on_progress, resolve_session=False)
+        except BaseException:
+            self.sessions.update(session_id, state=record.state)
+            raise
+        if content_length is not None and result.size != content_length:
+            log.warning("upload for %s was %d bytes, Content-Length said %d", session_id, result.size, content_length)
+        if result.size == 0:
+            self.v3.with_token(token).terminate(result.upload_url)
+            self.sessions.update(session_id, state=record.state)
+            raise refuse(400, "Invalid data: the upload body is empty")
+        self.sessions.update(session_id, state="uploaded")
+        return envelope(
+            {"session_id": session_id, "status": "uploaded", "filename": name, "media_type": _media_kind(media_type)}
+        )
+
+    # align --------------------------------------------------------------------------------
+
+    def align(
+        self,
+        token: str | None,
+        session_id: str,
+        media: FileInput,
+        transcript: FileInput,
+        *,
+        media_type: str | None,
+        media_filename: str | None,
+        transcript_filename: str | None = None,
+    ) -> dict[str, Any]:
+        """V1 ``POST …/session/{id}/align`` (multipart ``media_file`` + ``transcript_file``)."""
+        token = require_token(token)
+        session_id = validate_session_id(session_id)
+        kind, name = validate_upload(content_type=media_type, filename=media_filename, content_length=None)
+        text_name = transcript_filename or "transcript.txt"
+        record = self._owned_session(token, session_id)
+        v3 = self.v3.with_token(token)
+        if self.align_strategy == "passthrough":
+            return self._align_passthrough(v3, session_id, media, transcript, kind, name, text_name)
+        common = {"session_id": session_id, "document_type": self.document_type}
+        v3.upload(
+            media,
+            tus_metadata(record.options, filename=name, filetype=kind, **common),
+            resolve_session=False,
+        )
+        v3.upload(
+            transcript,
+            tus_metadata(record.options, filename=text_name, filetype="text/plain", **common),
+            resolve_session=False,
+        )
+        self.sessions.update(session_id, state="uploaded", filename=name, media_type=_media_kind(kind))
+        return envelope(
+            {"session_id": session_id, "status": "uploaded", "filename": name, "media_type": _media_kind(kind)}
+        )
+
+    def _align_passthrough(
+        self,
+        v3: V3Client,
+        session_id: str,
+        media: FileInput,
+        transcript: FileInput,
+        media_type: str,
+        media_name: str,
+        transcript_name: str,
+    ) -> dict[str, Any]:
+        with _opened(media) as media_stream, _opened(transcript) as text_stream:
+            encoder = MultipartEncoder(
+                fields={
+                    "media_file": (media_name, media_stream, media_type),
+                    "transcript_file": (transcript_name, text_stream, "text/plain"),
+                }
+            )
+            response = v3.transport.request(
+                "POST",
+                f"{v3.settings.session_endpoint}/{session_id}/align",
+                token=v3._token,
+                data=encoder,
+                headers={"Content-Type": encoder.content_type},
+            )
+        self.sessions.update(session_id, state="uploaded", filename=media_name, media_type=_media_kind(media_type))
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if isinstance(body, dict) and isinstance(body.get("result"), dict):
+            return envelope(body["result"])
+        return envelope({"session_id": session_id, "status": "uploaded", "filename": media_name})
+
+    # results ------------------------------------------------------------------------------
+
+    def get_result(self, token: str | None, session_id: str) -> dict[str, Any]:
+        """V1 ``GET …/session/{id}/result``, normalised to the V1 shape."""
+        token = require_token(token)
+        session_id = validate_session_id(session_id)
+        record = self.sessions.open(token, session_id)
+        if record is False:
+            raise _not_found()
+        if record is not None and record.state in ("uploading", "failed"):
+            return envelope(
+                {
+                    "session_id": session_id,
+                    "status": record.state,
+                    "filename": record.filename,
+                    "media_type": record.media_type,
+                    "error": record.error,
+                }
+            )
+        transcript = self.v3.with_token(token).get_result(session_id)
+        return v1_result(transcript, session_id)
+
+    def delete(self, token: str | None, session_id: str) -> dict[str, Any]:
+        """V1 ``DELETE …/session/{id}``; also stops a transfer in flight and drops local state."""
+        token = require_token(token)
+        session_id = validate_session_id(session_id)
+        record = self.sessions.open(token, session_id)
+        if record is False:
+            raise _not_found()
+        self.v3.cancel_upload(session_id)
+        answer = self.v3.with_token(token).delete_session(session_id)
+        self.sessions.forget(session_id)
+        result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+        return envelope({"session_id": session_id, "status": "deleted", **(result or {})})
+
+    # helpers ------------------------------------------------------------------------------
+
+    def _owned_session(self, token: str, session_id: str) -> SessionRecord:
+        record = self.sessions.open(token, session_id)
+        if record is False:
+            raise _not_found()
+        if record is not None:
+            return record
+        # Created elsewhere (before the shim, or by another tool): ask upstream with the caller's token.
+        try:
+            session = self.v3.with_token(token).get_session(session_id)
+        except NotFoundError:
+            raise _not_found() from None
+        if not session.language:
+            raise refuse(400, "Invalid language: the session has no language; create it through the shim")
+        options = {"language": session.language}
+        self.sessions.remember(token, session_id, options)
+        return SessionRecord(session_id, self.sessions.owner_of(token), options)
+
+
+def v1_result(transcript: Transcript, session_id: str) -> dict[str, Any]:
+    """A V3 result as V1 shows it: the envelope, V1 status words, ``audio``/``video`` media type."""
+    raw = transcript.model_dump(exclude_none=False)
+    raw["session_id"] = raw.get("session_id") or session_id
+    raw["status"] = normalise_status(raw.get("status"))
+    raw["media_type"] = _media_kind(raw.get("media_type"))
+    if raw.get("results") is None:
+        raw.pop("results", None)
+    return envelope(raw)
+
+
+def _not_found() -> ScriptixError:
+    return refuse(404, "The requested session was not found, or did not belong to the supplied token")
+
+
+class _opened:
+    """Open a path (or pass a stream through) for the length of a ``with`` block."""
+
+    def __init__(self, file: FileInput) -> None:
+        self._file = file
+        self._handle: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        if isinstance(self._file, str | os.PathLike):
+            self._handle = open(self._file, "rb")
+            return self._handle
+        return self._file
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()

@@ -1,0 +1,196 @@
+"""V1 input checks, made before anything goes upstream.
+
+Status codes follow the V1 tables: 400 for an invalid language or invalid data, 401 without a
+token, 404 for a session that is unknown or not the caller's, 415 for content that is not
+accepted, 422 for a body that is well-formed JSON but not a valid V1 body. Every refusal is a
+:class:`compat.ScriptixError` whose ``body`` is ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from compat.errors import APIStatusError, error_for_status
+from compat.v1.models import CreateDocument, CreateSessionRequest
+
+__all__ = [
+    "UnknownFields",
+    "parse_create_body",
+    "refuse",
+    "require_token",
+    "validate_create",
+    "validate_session_id",
+    "validate_upload",
+]
+
+UnknownFields = Literal["forward", "reject"]
+
+KNOWN_FIELDS = frozenset(CreateSessionRequest.model_fields)
+# Older (Zoom Media / api v2) names for the webhook fields; the V1 table itself says "callback_url".
+CALLBACK_ALIASES = {
+    "callback_url": "webhook_url",
+    "callback_method": "webhook_method",
+    "callback_headers": "webhook_headers",
+}
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BOOLEAN_FIELDS = ("keep_source", "punctuation", "multichannel")
+MAX_LANGUAGE = 64
+MAX_FILENAME = 255
+MAX_URL = 2048
+
+
+def refuse(status: int, message: str) -> APIStatusError:
+    """The V1 error for a refused call: ``status`` with ``{"error": message}``."""
+    return error_for_status(status, message, body={"error": message})
+
+
+def require_token(token: str | None) -> str:
+    """The caller's token, or 401 as V1 answers without ``x-zoom-s2t-key``."""
+    if not token or not token.strip() or _CONTROL.search(token):
+        raise refuse(401, "Unauthorized: the x-zoom-s2t-key header is missing or invalid")
+    return token.strip()
+
+
+def validate_session_id(session_id: Any) -> str:
+    """A session id safe to put in a path; anything else is a session that does not exist (404)."""
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        raise refuse(404, "The requested session was not found, or did not belong to the supplied token")
+    return session_id
+
+
+def parse_create_body(raw: bytes | str | None, content_type: str | None) -> Any:
+    """Decode a create-session request body as V1 did: JSON only (415), well-formed (422)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise refuse(415, "Content Invalid: the body must be JSON with Content-Type: application/json")
+    try:
+        return json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise refuse(422, "Body Invalid: the body is not valid JSON") from None
+
+
+def validate_create(body: Any, *, unknown_fields: UnknownFields = "forward") -> CreateSessionRequest:
+    """Check a V1 create-session body; the typed request, or a V1 4xx naming the field."""
+    if not isinstance(body, Mapping):
+        raise refuse(422, "Body Invalid: the body must be a JSON object")
+    fields = dict(body)
+    for old, new in CALLBACK_ALIASES.items():
+        if old in fields:
+            if new in fields:
+                raise refuse(422, f"Body Invalid: give {new} or {old}, not both")
+            fields[new] = fields.pop(old)
+    language = fields.get("language")
+    if not isinstance(language, str) or not language.strip() or len(language) > MAX_LANGUAGE:
+        raise refuse(400, "Invalid language: 'language' must be a non-empty string such as \"en\"")
+    if _CONTROL.search(language):
+        raise refuse(400, "Invalid language: 'language' contains control characters")
+    unknown = sorted(set(fields) - KNOWN_FIELDS)
+    if unknown and unknown_fields == "reject":
+        raise refuse(422, f"Body Invalid: unknown field {unknown[0]!r}")
+    for name in _BOOLEAN_FIELDS:
+        if name in fields and not isinstance(fields[name], bool):
+            raise refuse(422, f"Body Invalid: {name!r} must be true or false")
+    _check_webhook(fields, prefix="")
+    media_source = fields.get("media_source")
+    if media_source is not None:
+        _check_url(media_source, "media_source")
+    meta_data = fields.get("meta_data")
+    if meta_data is not None and (
+        not isinstance(meta_data, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta_data.items())
+    ):
+        raise refuse(422, "Body Invalid: 'meta_data' must be an object of string values")
+    document = fields.get("document")
+    if document is not None:
+        if not isinstance(document, dict):
+            raise refuse(422, "Body Invalid: 'document' must be an object")
+        _check_webhook(document, prefix="document.")
+        try:
+            CreateDocument.model_validate(document, strict=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise refuse(422, f"Body Invalid: document.{where}: {first['msg']}") from None
+    try:
+        return CreateSessionRequest.model_validate(fields, strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise refuse(422, f"Body Invalid: {where}: {first['msg']}") from None
+
+
+def _check_webhook(fields: dict[str, Any], *, prefix: str) -> None:
+    url = fields.get("webhook_url")
+    if url is not None:
+        _check_url(url, prefix + "webhook_url")
+    method = fields.get("webhook_method")
+    if method is not None:
+        if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
+            raise refuse(422, f"Body Invalid: '{prefix}webhook_method' must be POST or PUT")
+        fields["webhook_method"] = method.upper()
+    headers = fields.get("webhook_headers")
+    if headers is not None:
+        if not isinstance(headers, list):
+            raise refuse(422, f"Body Invalid: '{prefix}webhook_headers' must be a list of \"Name: value\" strings")
+        for header in headers:
+            _check_header_line(header, prefix + "webhook_headers")
+    if (method is not None or headers is not None) and url is None:
+        raise refuse(422, f"Body Invalid: '{prefix}webhook_method' and '{prefix}webhook_headers' require webhook_url")
+
+
+def _check_header_line(header: Any, where: str) -> None:
+    if not isinstance(header, str) or _CONTROL.search(header.replace("\t", " ")):
+        raise refuse(422, f"Body Invalid: '{where}' entries must be single-line strings")
+    name, sep, value = header.partition(":")
+    if not sep or not _HEADER_NAME.match(name.strip()) or name != name.strip() or not value.strip():
+        raise refuse(422, f"Body Invalid: '{where}' entries must look like \"Name: value\"")
+
+
+def _check_url(value: Any, where: str) -> None:
+    if not isinstance(value, str) or len(value) > MAX_URL or _CONTROL.search(value) or " " in value:
+        raise refuse(422, f"Body Invalid: '{where}' must be an http(s) URL")
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise refuse(422, f"Body Invalid: '{where}' must be an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise refuse(422, f"Body Invalid: '{where}' must be an http(s) URL")
+
+
+def validate_upload(
+    *,
+    content_type: str | None,
+    filename: str | None,
+    content_length: int | None,
+) -> tuple[str, str]:
+    """Check a V1 PUT upload's headers; ``(media type, filename)`` or a V1 4xx.
+
+    The filename comes from ``x-filename``; without one the shim names the file ``upload``.
+    """
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    major, _, minor = media_type.partition("/")
+    if major not in ("audio", "video") or not minor or not _HEADER_NAME.match(minor):
+        raise refuse(415, "Content Invalid: Content-Type must be audio/* or video/*")
+    if content_length is not None and content_length <= 0:
+        raise refuse(400, "Invalid data: the upload body is empty")
+    name = "upload" if filename is None else filename
+    if (
+        not name
+        or len(name) > MAX_FILENAME
+        or _CONTROL.search(name)
+        or "/" in name
+        or "\\" in name
+        or name in (".", "..")
+    ):
+        raise refuse(400, "Invalid data: x-filename must be a plain file name (no paths or control characters)")
+    return media_type, name
