@@ -163,7 +163,7 @@ def _number(name: str, raw: Any, source: str, *, integer: bool) -> float:
 def _size(name: str, raw: Any, source: str) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    match = _SIZE_PATTERN.match(str(raw))
+    match = _SIZE_PATTERN.fullmatch(str(raw))
     if match is None or match.group(2).lower() not in _SIZE_UNITS:
         raise _fail(name, source, raw, "a size in bytes (e.g. 52428800, 8MiB, 50MB)")
     return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]

@@ -36,6 +36,8 @@ from typing import Any
 
 import requests
 
+from compat.redact import redact
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -78,10 +80,11 @@ class ScriptixError(Exception):
         status_code: int | None = None,
         body: Any = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-        self.body = body if body is not None else {"error": message}
+        self.body = redact(body) if body is not None else {"error": message}
 
     def __str__(self) -> str:
         return self.message

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import mimetypes
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -74,10 +74,10 @@ def _refused_address() -> APIStatusError:
     )
 
 
-def _guarded_adapter(policy: AddressPolicy) -> HTTPAdapter:
+def _guarded_adapter(current_policy: Callable[[], AddressPolicy]) -> HTTPAdapter:
     def check(sock: socket.socket) -> None:
         peer = sock.getpeername()[0]
-        if not policy.permits(peer):
+        if not current_policy().permits(peer):
             sock.close()
             raise MediaRefused(peer)
 
@@ -158,7 +158,7 @@ class MediaFetcher:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.trust_env = False
-        adapter = _guarded_adapter(policy)
+        adapter = _guarded_adapter(lambda: self.policy)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -176,6 +176,8 @@ class MediaFetcher:
             self.check(current)
             try:
                 response = self.session.get(current, stream=True, timeout=self.timeout, allow_redirects=False)
+            except MediaRefused:
+                raise _refused_address() from None
             except requests.ConnectionError as exc:
                 if _caused_by_refusal(exc):
                     raise _refused_address() from None

@@ -56,12 +56,23 @@ class RedactingFilter(logging.Filter):
     """A logging filter that removes registered secrets from the message and its arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.msg) if isinstance(record.msg, str) else record.msg
+        record.msg = _redact_any(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) for a in record.args)
+            record.args = tuple(_redact_any(a) for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = redact(record.args)
+            record.args = {k: _redact_any(v) for k, v in record.args.items()}
         return True
+
+
+def _redact_any(value: Any) -> Any:
+    """``value`` redacted; an object whose text shows a secret is replaced by its redacted text."""
+    if isinstance(value, str | dict | list | tuple):
+        return redact(value)
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    text = str(value)
+    cleaned = redact(text)
+    return cleaned if cleaned != text else value
 
 
 _installed: weakref.WeakSet[logging.Logger] = weakref.WeakSet()

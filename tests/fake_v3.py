@@ -66,6 +66,10 @@ class FakeV3:
         self.faults: dict[tuple[str, str], deque[Fault]] = defaultdict(deque)
         self.requests: list[tuple[str, str, int]] = []  # (method, route, body bytes received)
         self.session_lookups_before_assigned = 0
+        self.rejected_tokens: set[str] = set()  # any other non-empty token is a valid account
+        self.v1_calls: list[str] = []  # V1-only calls that reached "V3" (must stay empty)
+        self.accept_align = False  # True: answer the V1 multipart /align (for the passthrough option)
+        self.align_bodies: list[tuple[str, bytes]] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         server.expect_request(re.compile(r"^/api/v3/.*")).respond_with_handler(self._dispatch)
@@ -101,9 +105,7 @@ class FakeV3:
             if response is not None:
                 self.requests.append((request.method, route, 0))
                 return response
-        if request.headers.get("x-zoom-s2t-key") != self.token and request.headers.get(
-            "Authorization"
-        ) != f"Bearer {self.token}":
+        if not self._caller(request) or self._caller(request) in self.rejected_tokens:
             self.requests.append((request.method, route, 0))
             return _json({"error": "Unauthorized"}, 401)
         handler = getattr(self, "_" + route.replace("-", "_"), None)
@@ -117,8 +119,13 @@ class FakeV3:
         path = request.path
         if path.rstrip("/") == SESSION_PATH and request.method == "POST":
             return "session-create", None
+        match = re.match(rf"^{SESSION_PATH}/([^/]+)/align$", path)
+        if match:
+            return "align", match.group(1)
         match = re.match(rf"^{SESSION_PATH}/([^/]+)(/result)?$", path)
         if match:
+            if request.method in ("PUT", "POST") and not match.group(2):
+                return "v1-put", match.group(1)
             return ("result" if match.group(2) else "session"), match.group(1)
         if path.rstrip("/") == FILES_PATH.rstrip("/"):
             return ("tus-create" if request.method == "POST" else "tus-options"), None
@@ -152,8 +159,25 @@ class FakeV3:
 
     # sessions -----------------------------------------------------------------------------
 
+    def _v1_put(self, request: Request, ident: str | None) -> Response:
+        self.v1_calls.append(f"{request.method} {request.path}")
+        self.requests.append((request.method, "v1-put", 0))
+        return _json({"error": "Gone: upload through TUS at /api/v3/files/"}, 410)
+
+    def _align(self, request: Request, ident: str | None) -> Response:
+        self.requests.append((request.method, "align", 0))
+        if not self.accept_align:
+            self.v1_calls.append(f"{request.method} {request.path}")
+            return _json({"error": "Gone: upload through TUS at /api/v3/files/"}, 410)
+        self.align_bodies.append((request.headers.get("Content-Type", ""), request.get_data()))
+        return _json({"result": {"session_id": ident, "status": "uploaded"}})
+
     def _session_create(self, request: Request, _: str | None) -> Response:
         fields = request.get_json(silent=True)
+        if isinstance(fields, dict) and "media_source" in fields:
+            self.v1_calls.append("POST session with media_source")
+            self.requests.append(("POST", "session-create", 0))
+            return _json({"error": "Gone: media_source was removed; upload through TUS"}, 410)
         if not isinstance(fields, dict) or not isinstance(fields.get("language"), str):
             self.requests.append(("POST", "session-create", 0))
             return _json({"error": "Body Invalid"}, 422)
@@ -167,6 +191,8 @@ class FakeV3:
         session = self.sessions.get(ident or "")
         if session is None or session.token != self._caller(request):
             return _json({"error": "The requested session was not found"}, 404)
+        if session.deleted and request.method != "DELETE":
+            return _json({"error": "The requested session was not found"}, 404)
         if request.method == "DELETE":
             if session.deleted:
                 return _json({"error": "The transcript is already marked as removed"}, 400)
@@ -179,13 +205,22 @@ class FakeV3:
         session = self.sessions.get(ident or "")
         if session is None or session.token != self._caller(request):
             return _json({"error": "The requested session was not found"}, 404)
-        return _json(
-            {
-                "count": 1,
-                "total_results": 1,
-                "result": {"session_id": session.id, "status": session.status, "duration": 0, "error": None},
-            }
-        )
+        result: dict[str, Any] = {"session_id": session.id, "status": session.status, "duration": 0, "error": None}
+        media = next((u for u in self.uploads.values() if u.session_id == session.id and u.complete), None)
+        if media is not None:
+            result.update(filename=media.metadata.get("filename"), media_type=media.metadata.get("filetype"))
+        if session.status in ("done", "completed", "finished"):
+            result["duration"] = 2
+            result["results"] = [
+                {
+                    "result": [["hello", 0.0, 0.5, 0.98], ["world", 0.6, 1.2, 0.95]],
+                    "speaker": "unk",
+                    "text": "hello world",
+                    "sconf": 0.85,
+                    "channel": 0,
+                }
+            ]
+        return _json({"count": 1, "total_results": 1, "result": result})
 
     # TUS ----------------------------------------------------------------------------------
 
@@ -251,7 +286,9 @@ class FakeV3:
         if self.session_lookups_before_assigned > 0:
             self.session_lookups_before_assigned -= 1
             session_id = None
-        return _json({"count": 1, "total_results": 1, "result": {"session_id": session_id, "metadata": upload.metadata}})
+        return _json(
+            {"count": 1, "total_results": 1, "result": {"session_id": session_id, "metadata": upload.metadata}}
+        )
 
     def _tus_delete(self, request: Request, ident: str | None) -> Response:
         self.requests.append(("DELETE", "tus-delete", 0))

@@ -11,6 +11,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 BLOCK = 64 * 1024
 
@@ -18,10 +19,10 @@ BLOCK = 64 * 1024
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     directory: Path
-    lengths: dict[str, int] = {}
+    lengths: ClassVar[dict[str, int]] = {}
     lock = threading.Lock()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _reply(self, status: int, headers: dict[str, str] | None = None) -> None:

@@ -79,7 +79,7 @@ class V1Segment(BaseModel):
     result: list[list[Any]] = Field(default_factory=list)
     speaker: str | None = None
     text: str | None = None
-    sconf: float | None = None
+    sconf: int | float | None = None
     channel: int | None = None
 
 

@@ -61,7 +61,7 @@ def require_token(token: str | None) -> str:
 
 def validate_session_id(session_id: Any) -> str:
     """A session id safe to put in a path; anything else is a session that does not exist (404)."""
-    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
         raise refuse(404, "The requested session was not found, or did not belong to the supplied token")
     return session_id
 
@@ -150,7 +150,7 @@ def _check_header_line(header: Any, where: str) -> None:
     if not isinstance(header, str) or _CONTROL.search(header.replace("\t", " ")):
         raise refuse(422, f"Body Invalid: '{where}' entries must be single-line strings")
     name, sep, value = header.partition(":")
-    if not sep or not _HEADER_NAME.match(name.strip()) or name != name.strip() or not value.strip():
+    if not sep or not _HEADER_NAME.fullmatch(name.strip()) or name != name.strip() or not value.strip():
         raise refuse(422, f"Body Invalid: '{where}' entries must look like \"Name: value\"")
 
 
@@ -179,7 +179,7 @@ def validate_upload(
     """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     major, _, minor = media_type.partition("/")
-    if major not in ("audio", "video") or not minor or not _HEADER_NAME.match(minor):
+    if major not in ("audio", "video") or not minor or not _HEADER_NAME.fullmatch(minor):
         raise refuse(415, "Content Invalid: Content-Type must be audio/* or video/*")
     if content_length is not None and content_length <= 0:
         raise refuse(400, "Invalid data: the upload body is empty")

@@ -214,7 +214,7 @@ class V3Client:
             ) from None
 
     def _session_url(self, session_id: str) -> str:
-        if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
             raise InvalidRequestError(f"invalid session id {str(session_id)[:40]!r}")
         return f"{self.settings.session_endpoint}/{quote(session_id, safe='')}"
 
@@ -252,7 +252,7 @@ def _encode_metadata(metadata: Mapping[str, str | bool | int]) -> dict[str, str]
         raise InvalidRequestError("metadata must be a mapping of names to values")
     encoded: dict[str, str] = {}
     for key, value in metadata.items():
-        if not isinstance(key, str) or not _METADATA_KEY.match(key):
+        if not isinstance(key, str) or not _METADATA_KEY.fullmatch(key):
             raise InvalidRequestError(f"metadata key {key!r} must be non-empty, without spaces or commas")
         if isinstance(value, bool):
             encoded[key] = "true" if value else "false"

@@ -43,7 +43,7 @@ class Session(V3Model):
     session_id: str
     status: str | None = None
     filename: str | None = None
-    duration: float | None = None
+    duration: int | float | None = None
     language: str | None = None
     media_type: str | None = None
     media_url: str | None = None
@@ -56,7 +56,7 @@ class Segment(V3Model):
     result: list[list[Any]] = Field(default_factory=list)
     speaker: str | None = None
     text: str | None = None
-    sconf: float | None = None
+    sconf: int | float | None = None
     channel: int | None = None
 
 
@@ -65,7 +65,7 @@ class Transcript(V3Model):
 
     session_id: str | None = None
     status: str | None = None
-    duration: float | None = None
+    duration: int | float | None = None
     error: str | None = None
     filename: str | None = None
     media_type: str | None = None

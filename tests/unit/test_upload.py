@@ -96,7 +96,9 @@ def test_location_relative_or_absolute(httpserver: HTTPServer, payload: bytes, a
 
 def test_metadata_is_base64_and_booleans_are_words(fake: FakeV3, payload: bytes) -> None:
     with make_client(fake.base_url) as client:
-        client.upload(io.BytesIO(payload), {**METADATA, "punctuation": True, "keep_source": False, "filename": "é ü.wav"})
+        client.upload(
+            io.BytesIO(payload), {**METADATA, "punctuation": True, "keep_source": False, "filename": "é ü.wav"}
+        )
     metadata = fake.only_upload().metadata
     assert metadata["punctuation"] == "true" and metadata["keep_source"] == "false"
     assert metadata["filename"] == "é ü.wav"
@@ -171,9 +173,7 @@ def test_gives_up_after_max_retries_without_progress(fake: FakeV3, payload: byte
     assert fake.count("HEAD", "tus-head") == 3  # the offset asked before each retry
 
 
-def test_rerun_after_a_failed_run_resumes_from_the_server_offset(
-    fake: FakeV3, payload: bytes, tmp_path: Path
-) -> None:
+def test_rerun_after_a_failed_run_resumes_from_the_server_offset(fake: FakeV3, payload: bytes, tmp_path: Path) -> None:
     store = tmp_path / "state.sqlite3"
     source = tmp_path / "talk.wav"
     source.write_bytes(payload)
@@ -211,9 +211,7 @@ def test_a_stored_upload_that_expired_starts_afresh(fake: FakeV3, payload: bytes
     assert fake.count("POST", "tus-create") == 2
 
 
-def test_two_different_files_of_equal_size_and_head_do_not_share_an_upload(
-    fake: FakeV3, tmp_path: Path
-) -> None:
+def test_two_different_files_of_equal_size_and_head_do_not_share_an_upload(fake: FakeV3, tmp_path: Path) -> None:
     head = os.urandom(64 * 1024)
     first, second = tmp_path / "a.wav", tmp_path / "b.wav"
     first.write_bytes(head + b"A" * 100_000)
@@ -287,8 +285,9 @@ def test_delete_session_cancels_an_upload_in_flight(fake: FakeV3, payload: bytes
             time.sleep(0.05)
 
         worker = threading.Thread(
-            target=lambda: _capture(errors, client.upload, io.BytesIO(payload),
-                                    {**METADATA, "session_id": session.session_id}, slow)
+            target=lambda: _capture(
+                errors, client.upload, io.BytesIO(payload), {**METADATA, "session_id": session.session_id}, slow
+            )
         )
         worker.start()
         time.sleep(0.1)
@@ -322,7 +321,7 @@ class _StallingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     release = threading.Event()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_POST(self) -> None:
@@ -416,7 +415,9 @@ def _write_random(path: Path, size: int) -> None:
 
 
 @pytest.mark.parametrize("size_mib", [8, 64])
-def test_upload_memory_does_not_grow_with_the_file_or_the_chunk(sink_server: str, tmp_path: Path, size_mib: int) -> None:
+def test_upload_memory_does_not_grow_with_the_file_or_the_chunk(
+    sink_server: str, tmp_path: Path, size_mib: int
+) -> None:
     source = tmp_path / "big.bin"
     _write_random(source, size_mib << 20)
     chunk = 32 << 20
