@@ -13,11 +13,12 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING, Any, Literal
 
 from compat.store import SQLiteStore
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 __all__ = ["SessionBook", "SessionRecord", "TransferState"]
 
@@ -63,6 +64,8 @@ class SessionBook:
         return self.store.token_digest(token)
 
     def _cipher(self, token: str) -> Fernet:
+        from cryptography.fernet import Fernet  # imported on use: V3-only callers never pay for it
+
         key = hmac.new(self.store.token_digest(token).encode(), b"v1-options", hashlib.sha256).digest()
         return Fernet(base64.urlsafe_b64encode(key))
 
@@ -94,6 +97,8 @@ class SessionBook:
         record, sealed = found
         if not hmac.compare_digest(record.owner, self.owner_of(token)):
             return False
+        from cryptography.fernet import InvalidToken
+
         try:
             record.options = json.loads(self._cipher(token).decrypt(sealed))
         except InvalidToken:

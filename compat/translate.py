@@ -14,8 +14,6 @@ import threading
 import time
 from typing import IO, Any, Literal
 
-from requests_toolbelt import MultipartEncoder
-
 from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
 from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
 from compat.sessions import SessionBook, SessionRecord
@@ -329,6 +327,8 @@ class Translator:
         media_name: str,
         transcript_name: str,
     ) -> dict[str, Any]:
+        from requests_toolbelt import MultipartEncoder  # only the passthrough strategy needs it
+
         with _opened(media) as media_stream, _opened(transcript) as text_stream:
             encoder = MultipartEncoder(
                 fields={

@@ -271,7 +271,7 @@ def test_bad_token_is_not_echoed_in_the_error() -> None:
 def test_settings_are_frozen() -> None:
     settings = Settings.resolve(environ={})
     with pytest.raises(ValueError):
-        settings.timeout = 1.0  # type: ignore[misc]
+        settings.timeout = 1.0
 
 
 # the token is never shown ----------------------------------------------------------------------

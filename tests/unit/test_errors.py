@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
+from typing import Any
 
 import pytest
 import requests
@@ -35,6 +37,7 @@ from compat import (
     UploadError,
 )
 from compat.errors import error_for_status
+from compat.redact import register_secret
 from compat.v3.transport import Transport
 
 TOKEN = "err-secret-token-c41d2e"
@@ -131,6 +134,29 @@ def test_attributes_of_the_other_errors() -> None:
     assert APIConnectionError("refused").status_code is None
 
 
+ERROR_FACTORIES: list[tuple[str, Any]] = [
+    ("ScriptixError", lambda m, b: ScriptixError(m, body=b)),
+    ("ConfigurationError", lambda m, b: ConfigurationError(m, option="api_key")),
+    ("InvalidRequestError", lambda m, b: InvalidRequestError(m, body=b)),
+    ("APIConnectionError", lambda m, b: APIConnectionError(m, body=b)),
+    ("APITimeoutError", lambda m, b: APITimeoutError(m, body=b)),
+    ("UploadError", lambda m, b: UploadError(m, upload_url="http://h/f/1", body=b)),
+    ("UploadCancelledError", lambda m, b: UploadCancelledError(m, body=b)),
+    *[(cls.__name__, lambda m, b, s=s: error_for_status(s, m, body=b)) for s, cls in STATUS_CLASSES],
+    ("APIStatusError-418", lambda m, b: error_for_status(418, m, body=b)),
+    ("ServerError-500", lambda m, b: error_for_status(500, m, body=b)),
+]
+
+
+@pytest.mark.parametrize("factory", [f for _, f in ERROR_FACTORIES], ids=[n for n, _ in ERROR_FACTORIES])
+def test_every_error_redacts_its_own_message_and_body(factory: Any) -> None:
+    register_secret(TOKEN)
+    error = factory(f"call with {TOKEN} failed", {"error": TOKEN, "list": [f"x{TOKEN}"]})
+    for text in (str(error), repr(error), error.message, str(error.args), str(error.body)):
+        assert TOKEN not in text
+    assert "<redacted>" in str(error)
+
+
 def test_repr_shows_class_status_and_message() -> None:
     error = error_for_status(404, "GET /x answered 404")
     assert repr(error) == "NotFoundError(status_code=404, message='GET /x answered 404')"
@@ -214,6 +240,9 @@ def test_timeout_error_never_contains_the_token(httpserver: HTTPServer) -> None:
     finally:
         release.set()
         transport.close()
+    deadline = time.monotonic() + 3  # let the stalled request finish before the next test
+    while not httpserver.log and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert caught.value.status_code is None
     for text in (str(caught.value), repr(caught.value), str(caught.value.body)):
         assert TOKEN not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -43,7 +44,7 @@ def test_short_or_empty_secrets_are_not_registered() -> None:
 
 def test_redact_nested_structures() -> None:
     register_secret(TOKEN)
-    value = {
+    value: dict[str, Any] = {
         "error": f"bad {TOKEN}",
         TOKEN: "as a key",
         "list": [TOKEN, {"deep": [f"x{TOKEN}x", 3, None]}],
@@ -98,6 +99,26 @@ def test_filter_redacts_arguments_that_are_not_strings() -> None:
     record = make_record("retry after %s", (RuntimeError(f"GET /x/{TOKEN}: connection failed"),))
     RedactingFilter().filter(record)
     assert TOKEN not in record.getMessage()
+
+
+def test_filter_redacts_objects_inside_container_arguments() -> None:
+    """A list or dict argument is formatted with the repr of what it holds: that text must be clean too."""
+    register_secret(TOKEN)
+    failure = RuntimeError(f"GET /x/{TOKEN}: connection failed")
+    for record in (
+        make_record("failures: %s", ([failure],)),
+        make_record("failures: %s", ((failure, 1),)),
+        make_record("failures: %(all)s", ({"all": {"first": failure}},)),
+    ):
+        RedactingFilter().filter(record)
+        assert TOKEN not in record.getMessage(), record.getMessage()
+
+
+def test_filter_keeps_numeric_formatting() -> None:
+    register_secret(TOKEN)
+    record = make_record("%d retries, %.2f s, %r", (3, 0.5, TOKEN))
+    RedactingFilter().filter(record)
+    assert record.getMessage() == f"3 retries, 0.50 s, '{REDACTED}'"
 
 
 def test_filter_redacts_a_message_that_is_not_a_string() -> None:

@@ -104,6 +104,19 @@ def requests_seen(httpserver: HTTPServer) -> int:
     return len(httpserver.log)
 
 
+def settled_requests(httpserver: HTTPServer, expected: int) -> int:
+    """The request count once the server has logged ``expected`` requests (or 3 s passed).
+
+    A handler that cuts the connection or stalls is logged only when it returns, which may be
+    after the client has already given up; wait for it so that no request leaks into the next test.
+    """
+    deadline = time.monotonic() + 3
+    while requests_seen(httpserver) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # and give an unexpected extra request the chance to show up
+    return requests_seen(httpserver)
+
+
 # auth -----------------------------------------------------------------------------------------
 
 
@@ -209,10 +222,7 @@ def test_stalled_server_raises_timeout(
     assert 0.25 * expected_attempts <= elapsed < 2.5
     # a read timeout may mean the server acted: retried for GET only
     assert len(sleeps.delays) == expected_attempts - 1
-    deadline = time.monotonic() + 3
-    while requests_seen(httpserver) < expected_attempts and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert requests_seen(httpserver) == expected_attempts
+    assert settled_requests(httpserver, expected_attempts) == expected_attempts
 
 
 # Retry-After ----------------------------------------------------------------------------------
@@ -447,8 +457,8 @@ def test_dropped_connection_on_post_is_not_retried(
     assert not isinstance(error, APITimeoutError)
     assert isinstance(error, requests.ConnectionError)
     assert error.status_code is None
-    assert requests_seen(httpserver) == 1
     assert sleeps.delays == []
+    assert settled_requests(httpserver, 1) == 1
 
 
 def test_dropped_connection_on_get_is_retried(
@@ -459,8 +469,8 @@ def test_dropped_connection_on_get_is_retried(
     transports.append(transport)
     with pytest.raises(APIConnectionError):
         transport.request("GET", httpserver.url_for("/d"))
-    assert requests_seen(httpserver) == 3
     assert len(sleeps.delays) == 2
+    assert settled_requests(httpserver, 3) == 3
 
 
 def test_dropped_connection_on_get_then_success(
@@ -475,7 +485,7 @@ def test_dropped_connection_on_get_then_success(
     transport = make_transport(httpserver, sleep=sleeps)
     transports.append(transport)
     assert transport.request("GET", httpserver.url_for("/d")).json() == {"n": 2}
-    assert requests_seen(httpserver) == 2
+    assert settled_requests(httpserver, 2) == 2
 
 
 # backoff --------------------------------------------------------------------------------------
