@@ -66,8 +66,12 @@ class RedactingFilter(logging.Filter):
 
 def _redact_any(value: Any) -> Any:
     """``value`` redacted; an object whose text shows a secret is replaced by its redacted text."""
-    if isinstance(value, str | dict | list | tuple):
+    if isinstance(value, str):
         return redact(value)
+    if isinstance(value, dict):
+        return {_redact_any(k): _redact_any(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_any(v) for v in value)
     if isinstance(value, int | float | bool) or value is None:
         return value
     text = str(value)
