@@ -143,6 +143,8 @@ class Settings(BaseModel):
 
 def _fail(name: str, source: str, raw: Any, expected: str) -> ConfigurationError:
     shown = "<redacted>" if name == "api_key" else repr(raw)
+    if name == "base_url" and isinstance(raw, str) and "@" in raw:
+        shown = repr(re.sub(r"//[^/@]*@", "//<redacted>@", raw))
     return ConfigurationError(f"option {name!r} from {source}: {shown} is not {expected}", option=name)
 
 
