@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
@@ -39,7 +39,7 @@ from compat.errors import (
 )
 from compat.redact import install_log_filter, redact, register_secret
 
-__all__ = ["RetryPolicy", "Transport", "parse_retry_after", "should_retry"]
+__all__ = ["RequestRecord", "RetryPolicy", "Transport", "parse_retry_after", "should_retry"]
 
 log = logging.getLogger("compat.http")
 install_log_filter(log)
@@ -97,6 +97,15 @@ def should_retry(method: str, *, status: int | None = None, error: BaseException
             return True
         return method.upper() in IDEMPOTENT_METHODS
     return False
+
+
+class RequestRecord(NamedTuple):
+    """One attempt as observers see it: method, URL without query, status (None: no answer), seconds."""
+
+    method: str
+    url: str
+    status: int | None
+    seconds: float
 
 
 class RetryPolicy:
@@ -170,6 +179,12 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = f"scriptix-compat/{__version__}"
+        self.observers: list[Callable[[RequestRecord], None]] = []
+        """Called after every attempt with a :class:`RequestRecord` (no headers, no token)."""
+
+    def _notify(self, method: str, url: str, started: float) -> None:
+        for observer in self.observers:
+            observer(RequestRecord(method, _path(url), None, time.monotonic() - started))
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.settings.base_url!r}, api_key=<redacted>)"
@@ -213,13 +228,18 @@ class Transport:
             )
         except requests.Timeout as exc:
             log.debug("%s %s: timed out", method, _path(url))
+            self._notify(method, url, started)
             raise APITimeoutError(f"{method} {_path(url)}: no answer within {self.settings.timeout:g} s") from _plain(
                 exc
             )
         except requests.RequestException as exc:
             log.debug("%s %s: %s", method, _path(url), type(exc).__name__)
+            self._notify(method, url, started)
             raise APIConnectionError(f"{method} {_path(url)}: connection failed ({_reason(exc)})") from _plain(exc)
-        log.debug("%s %s -> %s (%.3f s)", method, _path(url), response.status_code, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        log.debug("%s %s -> %s (%.3f s)", method, _path(url), response.status_code, elapsed)
+        for observer in self.observers:
+            observer(RequestRecord(method, _path(url), response.status_code, elapsed))
         return response
 
     def request(
