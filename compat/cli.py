@@ -44,10 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     emulator = commands.add_parser("emulator", help="serve the local V3 emulator")
     emulator.add_argument("--listen", type=_listen, default=("127.0.0.1", 8480), metavar="HOST:PORT")
-    emulator.add_argument("--v1", action="store_true", help="also serve the removed V1 calls (PUT, /align, media_source)")
+    emulator.add_argument(
+        "--v1", action="store_true", help="also serve the removed V1 calls (PUT, /align, media_source)"
+    )
     emulator.add_argument("--processing-delay", type=float, default=1.0, help="seconds until a session is done")
     emulator.add_argument("--webhook-speed", type=float, default=1.0, help="compress the webhook retry schedule")
-    emulator.add_argument("--faults", default=None, help='fault settings as JSON, e.g. \'{"rate_503": 0.1}\'')
+    emulator.add_argument("--faults", default=None, help="fault settings as JSON, e.g. '{\"rate_503\": 0.1}'")
 
     transcribe = commands.add_parser("transcribe", help="upload a file (or a URL) and fetch its transcript")
     transcribe.add_argument("source", help="a media file, or an http(s) URL for Scriptix to fetch (V1 media_source)")
@@ -98,9 +100,7 @@ def _transcribe(args: argparse.Namespace) -> int:
     from compat.legacy import LegacyClient, WaitTimeoutError
 
     show = not args.no_progress
-    client = LegacyClient(
-        api_key=args.api_key, base_url=args.base_url, allow_private_media=args.allow_private_media
-    )
+    client = LegacyClient(api_key=args.api_key, base_url=args.base_url, allow_private_media=args.allow_private_media)
     with client:
         is_url = args.source.startswith(("http://", "https://"))
         if is_url:
@@ -140,7 +140,8 @@ def _wait_with_bar(client: Any, session_id: str, timeout: float, poll_interval: 
     from compat.legacy import WaitTimeoutError
 
     started = time.monotonic()
-    with tqdm(total=None, desc="transcribing", unit="poll", disable=not show, bar_format="{desc}: {elapsed} {postfix}") as bar:
+    layout = "{desc}: {elapsed} {postfix}"
+    with tqdm(total=None, desc="transcribing", unit="poll", disable=not show, bar_format=layout) as bar:
         while True:
             result: dict[str, Any] = client.get_result(session_id)
             status = result.get("result", {}).get("status")
@@ -200,9 +201,10 @@ def _demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         status = record.status if record.status is not None else "no answer"
         say(f"      V3  {record.method:<6} /{path}  -> {status}")
 
-    with tempfile.TemporaryDirectory(prefix="scriptix-compat-demo-") as tmp, Emulator(
-        processing_delay=args.processing_delay
-    ) as emulator:
+    with (
+        tempfile.TemporaryDirectory(prefix="scriptix-compat-demo-") as tmp,
+        Emulator(processing_delay=args.processing_delay) as emulator,
+    ):
         media = Path(tmp) / "hello.wav"
         _write_tone(media, seconds=2.0)
         say(f"scriptix-compat {__version__} demo: V1 calls in, V3 (TUS) underneath")

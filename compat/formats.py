@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, Literal
 
-__all__ = ["Cue", "FORMATS", "cues", "render"]
+__all__ = ["FORMATS", "Cue", "cues", "render"]
 
 Format = Literal["json", "txt", "srt", "vtt"]
 FORMATS: tuple[Format, ...] = ("json", "txt", "srt", "vtt")

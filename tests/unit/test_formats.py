@@ -24,7 +24,7 @@ RESULT = {
 
 def test_cues_follow_segments_and_split_long_ones() -> None:
     found = list(cues(RESULT, max_cue_seconds=7.0, max_cue_words=12))
-    assert [c.text for c in found][0] == "Hello world."
+    assert found[0].text == "Hello world."
     assert (found[0].start, found[0].end) == (0.0, 1.0)
     # 15 words one second apart: split by duration (7 s) before the 12-word limit
     assert [len(c.text.split()) for c in found[1:]] == [7, 7, 1]
