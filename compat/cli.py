@@ -115,7 +115,11 @@ def _transcribe(args: argparse.Namespace) -> int:
             with tqdm(
                 total=path.stat().st_size, unit="B", unit_scale=True, unit_divisor=1024, desc="upload", disable=not show
             ) as bar:
-                client.upload(session_id, path, on_progress=lambda done, total: bar.update(done - bar.n))
+
+                def advance(done: int, total: int) -> None:
+                    bar.update(done - bar.n)
+
+                client.upload(session_id, path, on_progress=advance)
         print(f"session {session_id}", file=sys.stderr)
         if not args.wait:
             _write(args.output, json.dumps(client.get_result(session_id), indent=2) + "\n")

@@ -16,7 +16,7 @@ from typing import IO, Any, Literal
 
 from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
 from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
-from compat.sessions import SessionBook, SessionRecord
+from compat.sessions import SessionBook, SessionRecord, TransferState
 from compat.v1.models import envelope
 from compat.v1.validation import (
     UnknownFields,
@@ -160,15 +160,7 @@ class Translator:
         if download is not None:
             return self._transfer_media(token, session_id, options, download)
         self.sessions.update(session_id, state="uploading", filename=media_filename(request.media_source))
-        worker = threading.Thread(
-            target=self._background_transfer,
-            args=(token, session_id, options, request.media_source),
-            name=f"scriptix-compat-media-{session_id}",
-            daemon=True,
-        )
-        with self._transfers_lock:
-            self._transfers[session_id] = worker
-        worker.start()
+        self._start_background(token, session_id, options, request.media_source)
         return envelope(
             {"session_id": session_id, "status": "uploading", "filename": media_filename(request.media_source)}
         )
@@ -257,7 +249,7 @@ class Translator:
         session_id = validate_session_id(session_id)
         media_type, name = validate_upload(content_type=content_type, filename=filename, content_length=content_length)
         record = self._owned_session(token, session_id)
-        if record.state in ("uploading", "uploaded"):
+        if record.state == "uploaded" or (record.state == "uploading" and self._live(session_id)):
             raise refuse(400, "Invalid data: media was already uploaded for this session")
         metadata = tus_metadata(
             record.options, session_id=session_id, filename=name, filetype=media_type, document_type=self.document_type
@@ -361,6 +353,8 @@ class Translator:
         record = self.sessions.open(token, session_id)
         if record is False:
             raise _not_found()
+        if record is not None and record.state == "uploading" and not self._live(session_id):
+            record.state = self._recover(token, record)
         if record is not None and record.state in ("uploading", "failed"):
             return envelope(
                 {
@@ -388,6 +382,40 @@ class Translator:
         return envelope({"session_id": session_id, "status": "deleted", **(result or {})})
 
     # helpers ------------------------------------------------------------------------------
+
+    def _live(self, session_id: str) -> bool:
+        """Whether this process is transferring media for the session right now."""
+        with self._transfers_lock:
+            if session_id in self._transfers:
+                return True
+        return self.v3.is_uploading(session_id)
+
+    def _recover(self, token: str, record: SessionRecord) -> TransferState:
+        """A transfer marked in flight that no thread runs (the process stopped): pick it up.
+
+        A ``media_source`` job starts again in the background, with the caller's token (the
+        store never holds tokens, so a job resumes on its owner's next call); its TUS upload
+        continues from the server's offset. An interrupted PUT is the caller's to repeat.
+        """
+        url = record.options.get("media_source")
+        if not isinstance(url, str):
+            self.sessions.update(record.session_id, state="new")
+            return "new"
+        self._start_background(token, record.session_id, record.options, url)
+        return "uploading"
+
+    def _start_background(self, token: str, session_id: str, options: dict[str, Any], url: str) -> None:
+        worker = threading.Thread(
+            target=self._background_transfer,
+            args=(token, session_id, options, url),
+            name=f"scriptix-compat-media-{session_id}",
+            daemon=True,
+        )
+        with self._transfers_lock:
+            if session_id in self._transfers:
+                return
+            self._transfers[session_id] = worker
+        worker.start()
 
     def _owned_session(self, token: str, session_id: str) -> SessionRecord:
         record = self.sessions.open(token, session_id)

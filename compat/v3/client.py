@@ -179,6 +179,11 @@ class V3Client:
         event.set()
         return True
 
+    def is_uploading(self, key: str) -> bool:
+        """Whether this client has an upload in flight for a session id."""
+        with self._active_lock:
+            return key in self._active
+
     def terminate(self, upload_url: str) -> None:
         """``DELETE`` a TUS upload (termination); one already gone is not an error."""
         self._tus.terminate(upload_url)

@@ -566,3 +566,51 @@ def test_media_source_in_the_background_answers_uploading_then_uploaded(fake: Fa
     client.translator.wait_for_transfers(10)
     assert bytes(fake.only_upload().data) == data
     assert client.get_result(session_id)["result"]["status"] == "new"  # upstream's word from now on
+
+
+def test_a_media_source_job_cut_off_by_a_restart_resumes_on_the_owners_next_call(
+    fake: FakeV3, media_server: HTTPServer, tmp_path: Path
+) -> None:
+    from compat import V3Client
+    from compat.translate import tus_metadata
+
+    data = os.urandom(300_000)
+    media_server.expect_request("/x-file.mp3").respond_with_data(data, content_type="audio/mpeg")
+    url = media_server.url_for("/x-file.mp3")
+    store = str(tmp_path / "state.sqlite3")
+    # The first process: the session exists, the job is marked in flight, and part of the
+    # media went up before the process was killed.
+    first = legacy(fake, store=store, allow_private_media=True)
+    session_id = (
+        V3Client(api_key=TOKEN, base_url=fake.base_url, store=":memory:").create_session(language="en").session_id
+    )
+    options = {"language": "en", "media_source": url, "keep_source": False, "punctuation": False, "multichannel": False}
+    first.translator.sessions.remember(TOKEN, session_id, options, state="uploading")
+    metadata = tus_metadata(
+        options, session_id=session_id, filename=media_filename(url), filetype="audio/mpeg", document_type="caption"
+    )
+    fake.fail("PATCH", "tus-upload", "pass", 400)
+    with pytest.raises(ScriptixError):
+        first.v3.upload(io.BytesIO(data), metadata, resolve_session=False)
+    offset = len(fake.only_upload().data)
+    assert 0 < offset < len(data)
+    # The restarted process: the owner's next poll picks the job up and finishes it.
+    second = legacy(fake, store=store, allow_private_media=True)
+    assert second.get_result(session_id)["result"]["status"] == "uploading"
+    second.translator.wait_for_transfers(10)
+    assert fake.count("POST", "tus-create") == 1
+    assert bytes(fake.only_upload().data) == data
+    assert second.get_result(session_id)["result"]["status"] == "new"  # upstream's word once uploaded
+    # Another token cannot trigger (or see) the job.
+    with pytest.raises(NotFoundError):
+        legacy(fake, token=OTHER, store=store).get_result(session_id)
+
+
+def test_an_interrupted_put_can_be_repeated_by_the_caller(fake: FakeV3, wav: Path, tmp_path: Path) -> None:
+    store = str(tmp_path / "state.sqlite3")
+    first = legacy(fake, store=store)
+    session_id = first.create_session("en")["result"]["session_id"]
+    first.translator.sessions.update(session_id, state="uploading")  # as if killed mid-PUT
+    second = legacy(fake, store=store)
+    assert second.upload(session_id, wav)["result"]["status"] == "uploaded"
+    assert bytes(fake.only_upload().data) == wav.read_bytes()
