@@ -29,6 +29,7 @@ from compat.errors import (
     UploadError,
 )
 from compat.legacy import LegacyClient, WaitTimeoutError
+from compat.staging.notice import LegacyCallError, LegacyV1Warning
 from compat.store import SQLiteStore
 from compat.v3 import UploadResult, V3Client
 
@@ -42,7 +43,9 @@ __all__ = [
     "ConflictError",
     "GoneError",
     "InvalidRequestError",
+    "LegacyCallError",
     "LegacyClient",
+    "LegacyV1Warning",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scriptix-compat`` command."""
     args = build_parser().parse_args(argv)
+    # The CLI's own V1 calls are the tool's business, not legacy call sites of the user's code.
+    os.environ.setdefault("SCRIPTIX_COMPAT_WARN", "off")
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "demo": _demo,
         "emulator": _emulator,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from compat.errors import ScriptixError
+from compat.staging.notice import notice
 from compat.store import SQLiteStore
 from compat.translate import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Translator
 from compat.v1.validation import UnknownFields
@@ -104,6 +105,7 @@ class LegacyClient:
         """V1 ``POST /api/v3/speech-to-text/session``: ``language`` plus any V1 body field
         (``webhook_url``, ``webhook_method``, ``webhook_headers``, ``keep_source``, ``media_source``,
         ``punctuation``, ``multichannel``, ``document``, ``meta_data``)."""
+        notice("media_source" if v1_fields.get("media_source") is not None else "create_session", via="LegacyClient")
         return self.translator.create_session(self._token, {"language": language, **v1_fields})
 
     def upload(
@@ -120,6 +122,7 @@ class LegacyClient:
         ``filename`` is V1's ``x-filename`` (default: the file's name); ``content_type`` must be
         ``audio/*`` or ``video/*`` (default: guessed from the name).
         """
+        notice("upload", via="LegacyClient")
         name = filename or _name_of(file)
         kind = content_type or _guess_type(name)
         return self.translator.upload(
@@ -136,6 +139,7 @@ class LegacyClient:
         content_type: str | None = None,
     ) -> dict[str, Any]:
         """V1 ``POST …/session/{id}/align``: media plus its known-good transcript."""
+        notice("align", via="LegacyClient")
         name = media_filename or _name_of(media)
         return self.translator.align(
             self._token,
@@ -149,10 +153,12 @@ class LegacyClient:
 
     def get_result(self, session_id: str) -> dict[str, Any]:
         """V1 ``GET …/session/{id}/result``; ``result.status`` is ``"done"`` when finished."""
+        notice("get_result", via="LegacyClient")
         return self.translator.get_result(self._token, session_id)
 
     def delete(self, session_id: str) -> dict[str, Any]:
         """V1 ``DELETE …/session/{id}``; also stops this client's upload for it, if any."""
+        notice("delete", via="LegacyClient")
         return self.translator.delete(self._token, session_id)
 
     def wait(self, session_id: str, timeout: float = 3600.0, poll_interval: float = 5.0) -> dict[str, Any]:

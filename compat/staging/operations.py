@@ -1,0 +1,27 @@
+"""The legacy operations the shim serves, and what replaces each in V3."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["REPLACEMENTS", "LegacyOperation", "replacement_for"]
+
+LegacyOperation = Literal["create_session", "media_source", "upload", "align", "get_result", "delete"]
+
+REPLACEMENTS: dict[str, tuple[str, str]] = {
+    "create_session": ("V3Client.create_session(**fields) (the same V3 call)", "MIGRATION.md#1-create-a-session"),
+    "media_source": (
+        "download the media yourself, then V3Client.upload(stream, metadata) (TUS)",
+        "MIGRATION.md#2-create-a-session-with-media_source",
+    ),
+    "upload": ("V3Client.upload(file, metadata) (a TUS upload to /api/v3/files/)", "MIGRATION.md#3-upload-media-put"),
+    "align": ("two V3Client.upload calls bound to the session (media, transcript)", "MIGRATION.md#4-align"),
+    "get_result": ("V3Client.get_result(session_id) (the same V3 call)", "MIGRATION.md#5-get-the-result"),
+    "delete": ("V3Client.delete_session(session_id) (the same V3 call)", "MIGRATION.md#6-delete"),
+}
+
+
+def replacement_for(operation: str) -> str:
+    """One sentence naming the V3 replacement of ``operation`` and its MIGRATION.md section."""
+    text, anchor = REPLACEMENTS.get(operation, ("see MIGRATION.md", "MIGRATION.md"))
+    return f"{text}; see {anchor}"
