@@ -18,7 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
 from compat.errors import ConfigurationError
 
@@ -80,6 +80,7 @@ class Settings(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     api_key: SecretStr | None = None
     base_url: str = DEFAULT_BASE_URL
@@ -105,6 +106,7 @@ class Settings(BaseModel):
                 option=unknown[0],
             )
         values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         for name in cls.model_fields:
             raw = options.get(name)
             source = f"keyword {name}="
@@ -112,11 +114,19 @@ class Settings(BaseModel):
                 raw = env[ENVIRONMENT[name]]
                 source = f"environment variable {ENVIRONMENT[name]}"
             if raw is None:
+                sources[name] = "default"
                 continue
             values[name] = _check(name, raw, source)
+            sources[name] = source
         if "store" not in values:
             values["store"] = str(default_store_path())
-        return cls(**values)
+        settings = cls(**values)
+        settings._sources = sources
+        return settings
+
+    def sources(self) -> dict[str, str]:
+        """Where each option's value came from: ``keyword name=``, ``environment variable …`` or ``default``."""
+        return dict(self._sources) or dict.fromkeys(type(self).model_fields, "default")
 
     def __repr__(self) -> str:
         shown = ", ".join(

@@ -1,0 +1,141 @@
+"""``scriptix-compat doctor``: what the shim would do here, and whether it can.
+
+Every active setting and where it came from, whether the upstream answers and which TUS extensions
+it advertises, where the state store is and whether it is healthy, and the most recent legacy calls
+of the usage report. Nothing secret is printed: the token is shown as set or not set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from compat.config import MEMORY_STORE, Settings
+from compat.errors import ScriptixError
+
+__all__ = ["diagnose", "render_text"]
+
+
+def _settings_section(settings: Settings) -> list[dict[str, Any]]:
+    rows = []
+    sources = settings.sources()
+    for name, value in settings:
+        if name == "api_key":
+            shown: Any = "set" if value is not None else "not set"
+        else:
+            shown = value
+        rows.append({"option": name, "value": shown, "source": sources.get(name, "default")})
+    return rows
+
+
+def _upstream_section(settings: Settings) -> dict[str, Any]:
+    from compat.v3.client import V3Client
+
+    options = {name: value for name, value in settings if name not in ("store", "api_key")}
+    options.update(max_retries=0, timeout=min(settings.timeout, 10.0))
+    client = V3Client(api_key=settings.token(), store=MEMORY_STORE, **options)
+    started = time.monotonic()
+    try:
+        capabilities = client.capabilities()
+    except ScriptixError as exc:
+        return {"url": settings.tus_endpoint, "reachable": exc.status_code is not None, "error": str(exc)}
+    finally:
+        client.close()
+    return {
+        "url": settings.tus_endpoint,
+        "reachable": True,
+        "seconds": round(time.monotonic() - started, 3),
+        "tus_versions": capabilities.versions,
+        "tus_extensions": capabilities.extensions,
+        "tus_max_size": capabilities.max_size,
+    }
+
+
+def _store_section(settings: Settings) -> dict[str, Any]:
+    path = settings.store
+    if path == MEMORY_STORE:
+        return {"path": path, "healthy": True, "note": "in memory: nothing survives the process"}
+    info: dict[str, Any] = {"path": path, "exists": os.path.exists(path)}
+    if not info["exists"]:
+        info.update(healthy=True, note="created on first use")
+        return info
+    try:
+        mode = os.stat(path).st_mode & 0o777
+        info["permissions"] = oct(mode)
+        info["private"] = mode & 0o077 == 0
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            info["journal_mode"] = db.execute("PRAGMA journal_mode").fetchone()[0]
+            info["integrity"] = db.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            info["pending_uploads"] = (
+                db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0] if "uploads" in tables else 0
+            )
+            info["sessions"] = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] if "sessions" in tables else 0
+        info["healthy"] = info["integrity"] == "ok" and info["private"]
+    except (OSError, sqlite3.DatabaseError) as exc:
+        info.update(healthy=False, error=str(exc))
+    return info
+
+
+def _recent_calls(limit: int) -> dict[str, Any]:
+    path = os.environ.get("SCRIPTIX_COMPAT_REPORT", "").strip()
+    if not path:
+        return {"report": None, "note": "set SCRIPTIX_COMPAT_REPORT=path.json to record legacy calls"}
+    try:
+        calls = json.loads(Path(path).read_text(encoding="utf-8")).get("calls", [])
+    except FileNotFoundError:
+        return {"report": path, "calls": [], "note": "no legacy call recorded yet"}
+    except (OSError, ValueError) as exc:
+        return {"report": path, "error": f"unreadable: {exc}"}
+    recent = sorted(calls, key=lambda c: c.get("last_seen", ""), reverse=True)[:limit]
+    return {"report": path, "total_sites": len(calls), "calls": recent}
+
+
+def diagnose(*, check_upstream: bool = True, recent: int = 10, **options: Any) -> dict[str, Any]:
+    """Everything ``doctor`` reports, as a JSON-ready dict."""
+    settings = Settings.resolve(**options)
+    return {
+        "settings": _settings_section(settings),
+        "upstream": _upstream_section(settings) if check_upstream else {"skipped": True},
+        "store": _store_section(settings),
+        "legacy_calls": _recent_calls(recent),
+    }
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """The doctor's report for a terminal."""
+    lines = ["Settings (value, and where it came from):"]
+    for row in report["settings"]:
+        lines.append(f"  {row['option']:<22} {row['value']!s:<48} {row['source']}")
+    upstream = report["upstream"]
+    lines.append("")
+    if upstream.get("skipped"):
+        lines.append("Upstream: not checked")
+    elif upstream.get("reachable") and "error" not in upstream:
+        lines.append(f"Upstream: {upstream['url']} answered in {upstream['seconds']} s")
+        lines.append(f"  TUS versions:   {', '.join(upstream['tus_versions']) or '-'}")
+        lines.append(f"  TUS extensions: {', '.join(upstream['tus_extensions']) or '-'}")
+        lines.append(f"  TUS max size:   {upstream['tus_max_size'] or 'not advertised'}")
+    else:
+        lines.append(f"Upstream: {upstream['url']} PROBLEM: {upstream.get('error')}")
+    store = report["store"]
+    lines.append("")
+    lines.append(f"Store: {store['path']} ({'healthy' if store.get('healthy') else 'PROBLEM'})")
+    for key in ("note", "permissions", "journal_mode", "integrity", "pending_uploads", "sessions", "error"):
+        if key in store:
+            lines.append(f"  {key}: {store[key]}")
+    calls = report["legacy_calls"]
+    lines.append("")
+    lines.append(f"Legacy calls: {calls.get('report') or 'not recorded'}")
+    if "note" in calls:
+        lines.append(f"  {calls['note']}")
+    for call in calls.get("calls", []):
+        lines.append(
+            f"  {call['operation']:<15} {call['file']}:{call['line']} ({call['function']}) x{call['count']}"
+            f"  last {call['last_seen']}"
+        )
+    return "\n".join(lines) + "\n"
