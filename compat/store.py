@@ -19,10 +19,21 @@ from typing import Any
 from tusclient.storage.interface import Storage
 
 from compat.config import MEMORY_STORE
-from compat.errors import ConfigurationError
+from compat.errors import ConfigurationError, ScriptixError
 from compat.redact import token_digest
 
-__all__ = ["SQLiteStore", "open_store"]
+__all__ = ["SQLiteStore", "StoreError", "open_store"]
+
+
+class StoreError(ScriptixError):
+    """The state store could not be read or written (disk full, read-only file, lock timeout).
+
+    Its ``status_code`` is 503: the shim cannot serve the call right now; the caller may retry.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=503)
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,9 +87,16 @@ class SQLiteStore(Storage):  # type: ignore[misc]
         return token_digest(token, self._key)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement under the store's lock; for the modules that keep state here."""
+        """Run one statement under the store's lock; for the modules that keep state here.
+
+        A failure of the file itself (disk full, read-only, locked for too long) is a
+        :class:`StoreError` naming the file.
+        """
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"the state store {self.path} cannot be used: {exc}") from exc
 
     # tuspy's Storage interface
     def get_item(self, key: str) -> str | None:

@@ -36,7 +36,7 @@ from compat.errors import (
     UploadError,
 )
 from compat.redact import install_log_filter
-from compat.store import SQLiteStore
+from compat.store import SQLiteStore, StoreError
 from compat.v3.source import UploadSource
 from compat.v3.transport import Transport, error_from_response, parse_retry_after
 
@@ -225,8 +225,27 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
         return str(urljoin(self.endpoint.url, location))
 
     def set_url(self, url: str) -> None:
+        """Remember the new upload's URL; without a record, the upload could not be resumed.
+
+        If the store cannot take it (disk full, read-only), the upload just created is terminated
+        and the error raised: going on would risk a second upload of the same bytes after a crash.
+        """
         self.url = url
-        self.store.set_item(self.resume_key, url)
+        try:
+            self.store.set_item(self.resume_key, url)
+        except StoreError as exc:
+            try:
+                self.endpoint.terminate(url)
+            except ScriptixError as cleanup:
+                log.warning("could not terminate %s after a store failure: %s", url, cleanup)
+            raise UploadError(f"upload not started: {exc}", upload_url=None) from exc
+
+    def _forget(self) -> None:
+        """Drop the finished (or terminated) upload's record; a store failure here is only logged."""
+        try:
+            self.store.remove_item(self.resume_key)
+        except StoreError as exc:
+            log.warning("could not remove the finished upload from the store: %s", exc)
 
     def get_offset(self, *, retry: bool = True) -> int:
         """HEAD the upload; the server's offset. Raises ``_UploadGone`` on 403/404/410."""
@@ -331,14 +350,14 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
             log.info("TUS %s failed (%s); asking the offset in %.2f s", self.url, error, wait)
             self.endpoint.transport.sleep(wait)
             need_offset = True
-        self.store.remove_item(self.resume_key)
+        self._forget()
         self.report_progress(self.source.size)
 
     def terminate(self) -> None:
         """DELETE the upload on the server and forget it locally."""
         if self.url:
             self.endpoint.terminate(self.url)
-        self.store.remove_item(self.resume_key)
+        self._forget()
 
     # helpers ------------------------------------------------------------------------------
 

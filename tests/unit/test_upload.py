@@ -460,3 +460,23 @@ def test_token_appears_in_no_log_repr_error_or_store(
     for path in tmp_path.iterdir():
         if path.name.startswith("state.sqlite3"):
             assert TOKEN.encode() not in path.read_bytes()
+
+
+def test_a_full_store_stops_the_upload_cleanly_before_any_byte(fake: FakeV3, payload: bytes, tmp_path: Path) -> None:
+    from compat import SQLiteStore
+    from compat.store import StoreError
+
+    store = SQLiteStore(tmp_path / "state.sqlite3")
+    pages = store.execute("PRAGMA page_count")[0][0]
+    store.execute(f"PRAGMA max_page_count = {pages}")  # any growth now fails: "database or disk is full"
+    with pytest.raises(StoreError):  # fill the last free page
+        for number in range(10_000):
+            store.execute("INSERT INTO uploads(key, url, created_at) VALUES (?, ?, 0)", (f"filler{number}", "x" * 100))
+    client = V3Client(api_key=TOKEN, base_url=fake.base_url, store=store, chunk_size=64 * 1024, backoff_base=0.001)
+    with pytest.raises(UploadError) as caught:
+        client.upload(io.BytesIO(payload), METADATA)
+    assert "upload not started" in str(caught.value) and "full" in str(caught.value)
+    assert fake.count("POST", "tus-create") == 1
+    assert fake.count("DELETE", "tus-delete") == 1  # the upload just created was terminated
+    assert fake.uploads == {}
+    assert fake.count("PATCH", "tus-upload") == 0
