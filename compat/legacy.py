@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import random
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
-from compat.errors import ScriptixError
+from compat.errors import ConfigurationError, ScriptixError
 from compat.staging.notice import notice
+from compat.staging.verify import Difference, shadow_compare
 from compat.store import SQLiteStore
 from compat.translate import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Translator
 from compat.v1.validation import UnknownFields
@@ -44,6 +47,10 @@ class LegacyClient:
     >>> client.wait(session["result"]["session_id"])["result"]["status"]     # doctest: +SKIP
     'done'
 
+    ``shadow_rate`` (0..1) with ``shadow_base_url`` (a V1 service) compares that share of
+    ``get_result`` answers with the V1 service's own and records differences in
+    :attr:`shadow_mismatches` (and the ``compat.verify`` log) without changing the answer.
+
     Underneath, sessions are created without ``media_source`` and media goes up as a resumable
     TUS upload (see MIGRATION.md). Failures raise :class:`compat.ScriptixError` subclasses with
     ``.status_code`` and ``.body`` (the V1 error JSON).
@@ -64,8 +71,19 @@ class LegacyClient:
         unknown_fields: UnknownFields = "forward",
         document_type: str = "caption",
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+        shadow_rate: float = 0.0,
+        shadow_base_url: str | None = None,
         **options: Any,
     ) -> None:
+        if not 0.0 <= shadow_rate <= 1.0 or (shadow_rate > 0 and not shadow_base_url):
+            raise ConfigurationError(
+                "option 'shadow_rate' must be between 0 and 1, and needs shadow_base_url (a V1 service)",
+                option="shadow_rate",
+            )
+        self.shadow_rate = shadow_rate
+        self.shadow_base_url = shadow_base_url.rstrip("/") if shadow_base_url else None
+        self.shadow_mismatches: deque[tuple[str, list[Difference]]] = deque(maxlen=100)
+        """Recent ``(session_id, differences)`` found by shadow runs (see ``shadow_rate``)."""
         self.v3 = V3Client(
             api_key,
             base_url,
@@ -154,7 +172,12 @@ class LegacyClient:
     def get_result(self, session_id: str) -> dict[str, Any]:
         """V1 ``GET …/session/{id}/result``; ``result.status`` is ``"done"`` when finished."""
         notice("get_result", via="LegacyClient")
-        return self.translator.get_result(self._token, session_id)
+        answer = self.translator.get_result(self._token, session_id)
+        if self.shadow_base_url and self._token and random.random() < self.shadow_rate:
+            differences = shadow_compare(answer, session_id, self._token, self.shadow_base_url)
+            if differences:
+                self.shadow_mismatches.append((session_id, differences))
+        return answer
 
     def delete(self, session_id: str) -> dict[str, Any]:
         """V1 ``DELETE …/session/{id}``; also stops this client's upload for it, if any."""
