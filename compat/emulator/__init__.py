@@ -1,0 +1,49 @@
+"""A local, faithful Scriptix V3 for tests and demos (like stripe-mock or moto): ``compat.emulator``.
+
+>>> from compat.emulator import Emulator
+>>> with Emulator(processing_delay=0.2) as emu:                             # doctest: +SKIP
+...     client = LegacyClient(api_key="any-token", base_url=emu.url, store=":memory:")
+
+What it serves (any non-empty token is an account; each sees only its own sessions and uploads):
+
+* ``/api/v3/speech-to-text/session``: create (``language`` required), list, get, ``/result``, delete;
+* ``/api/v3/files/``: TUS 1.0.0 with creation, creation-with-upload, creation-defer-length,
+  termination and expiration; ``GET /api/v3/files/{id}`` names the upload's session;
+* the lifecycle ``new`` -> ``uploaded`` -> ``processing`` -> ``done`` (or ``failed`` for media it
+  cannot read; see :mod:`compat.emulator.media`), deterministic transcripts, V1-style webhooks with
+  the documented retry schedule;
+* 410 for the V1-only calls (PUT upload, ``/align``, ``media_source``), or V1 behaviour with ``v1=True``;
+* injected faults (:class:`Faults`) and ``/_emulator/health``, ``/_emulator/state``, ``/_emulator/faults``.
+
+Modules: ``server`` (Emulator, serve), ``app`` (the WSGI app and routes), ``sessions_api``,
+``tus_api``, ``v1_api``, ``admin_api`` (endpoints), ``state`` (records and the lock), ``lifecycle``,
+``media``, ``transcript``, ``webhooks``, ``scheduler``, ``faults``, ``metadata``, ``options``,
+``httputil``, ``pytest_plugin`` (the ``scriptix_emulator`` fixture).
+"""
+
+from compat.emulator.app import EmulatorApp, RequestRecord
+from compat.emulator.faults import FAULT_NAMES, Faults
+from compat.emulator.media import MediaInfo, analyse_media
+from compat.emulator.metadata import encode_metadata, parse_metadata
+from compat.emulator.options import EmulatorOptions
+from compat.emulator.server import Emulator, serve
+from compat.emulator.state import SessionSnapshot, UploadSnapshot
+from compat.emulator.webhooks import WebhookDelivery, WebhookTarget
+
+__all__ = [
+    "FAULT_NAMES",
+    "Emulator",
+    "EmulatorApp",
+    "EmulatorOptions",
+    "Faults",
+    "MediaInfo",
+    "RequestRecord",
+    "SessionSnapshot",
+    "UploadSnapshot",
+    "WebhookDelivery",
+    "WebhookTarget",
+    "analyse_media",
+    "encode_metadata",
+    "parse_metadata",
+    "serve",
+]

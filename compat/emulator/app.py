@@ -1,0 +1,212 @@
+"""The emulator's WSGI application: routing, authentication, injected faults and the request log.
+
+Every session and upload belongs to the token that made it (any non-empty token is an account;
+``x-zoom-s2t-key: <token>`` or ``Authorization: Bearer <token>``); another token sees 404.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Request, Response
+
+from compat.emulator import admin_api, sessions_api, tus_api, v1_api
+from compat.emulator.faults import Faults
+from compat.emulator.httputil import ApiError, ConnectionCut, cut_connection, error_response, token_of
+from compat.emulator.lifecycle import Lifecycle
+from compat.emulator.options import EmulatorOptions
+from compat.emulator.scheduler import Scheduler
+from compat.emulator.state import State, account_of
+from compat.emulator.webhooks import WebhookSender
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["ADMIN_PREFIX", "EmulatorApp", "RequestRecord"]
+
+log = logging.getLogger("compat.emulator")
+
+Handler = Callable[["EmulatorApp", Request, str, str], Response]
+AdminHandler = Callable[["EmulatorApp", Request], Response]
+
+SESSIONS = "/api/v3/speech-to-text/session"
+FILES = "/api/v3/files"
+ADMIN_PREFIX = "/_emulator/"
+MAX_LOGGED_REQUESTS = 100_000
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: re.Pattern[str]
+    methods: Mapping[str, Handler]
+    tus: bool = False
+
+
+ROUTES = (
+    Route(re.compile(rf"^{SESSIONS}/?$"), {"POST": sessions_api.create_session, "GET": sessions_api.list_sessions}),
+    Route(re.compile(rf"^{SESSIONS}/(?P<id>[^/]+)/result/?$"), {"GET": sessions_api.get_result}),
+    Route(re.compile(rf"^{SESSIONS}/(?P<id>[^/]+)/align/?$"), {"POST": v1_api.align}),
+    Route(
+        re.compile(rf"^{SESSIONS}/(?P<id>[^/]+)/?$"),
+        {"GET": sessions_api.get_session, "DELETE": sessions_api.delete_session, "PUT": v1_api.put_media},
+    ),
+    Route(re.compile(rf"^{FILES}/?$"), {"OPTIONS": tus_api.tus_options, "POST": tus_api.create_upload}, tus=True),
+    Route(
+        re.compile(rf"^{FILES}/(?P<id>[^/]+)$"),
+        {
+            "HEAD": tus_api.head_upload,
+            "PATCH": tus_api.patch_upload,
+            "DELETE": tus_api.terminate_upload,
+            "GET": tus_api.file_info,
+        },
+        tus=True,
+    ),
+)
+ADMIN_ROUTES: Mapping[tuple[str, str], AdminHandler] = {
+    ("GET", "health"): admin_api.health,
+    ("GET", "state"): admin_api.state_summary,
+    ("GET", "faults"): admin_api.get_faults,
+    ("POST", "faults"): admin_api.set_faults,
+}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the emulator saw it; ``status`` is ``None`` when it was cut unanswered."""
+
+    method: str
+    path: str
+    status: int | None
+
+
+class EmulatorApp:
+    """A WSGI application that behaves like Scriptix V3 (see :mod:`compat.emulator`).
+
+    Serve it with any threaded WSGI server; :class:`compat.emulator.Emulator` does so on
+    Werkzeug's. Call :meth:`close` when done (it stops the timers and webhooks).
+    """
+
+    def __init__(self, options: EmulatorOptions, storage_dir: Path, faults: Faults | None = None) -> None:
+        self.options = options
+        self.faults = faults if faults is not None else Faults()
+        self.state = State(upload_dir=storage_dir / "uploads", media_dir=storage_dir / "media")
+        self.scheduler = Scheduler()
+        self.webhooks = WebhookSender(
+            self.scheduler,
+            offsets=options.webhook_offsets(),
+            timeout=options.webhook_timeout,
+            still_wanted=self._session_alive,
+        )
+        self.lifecycle = Lifecycle(
+            self.state,
+            self.scheduler,
+            self.webhooks,
+            processing_delay=options.processing_delay,
+            transcripts=options.transcripts,
+        )
+        self.stopping = threading.Event()
+        self._log: collections.deque[RequestRecord] = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
+        self._log_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop timers and webhook retries; wake requests held by latency or stall faults."""
+        self.stopping.set()
+        self.webhooks.stop()
+        self.scheduler.stop()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request answered so far (the latest 100,000), oldest first."""
+        with self._log_lock:
+            return list(self._log)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request (admin routes first, then faults, routing, auth and the endpoint)."""
+        route, ident = _match(request.path)
+        method = request.method.upper()
+        if route is not None and route.tus:
+            method = request.headers.get("X-HTTP-Method-Override", method).strip().upper()
+        status: int | None = None
+        try:
+            if request.path.startswith(ADMIN_PREFIX):
+                response = self._admin(request)
+            else:
+                response = self._serve(request, method, route, ident)
+                if route is not None and route.tus:
+                    response.headers["Tus-Resumable"] = tus_api.TUS_VERSION
+            status = response.status_code
+        except ConnectionCut:
+            cut_connection(request)
+            response = Response(status=500)
+        with self._log_lock:
+            self._log.append(RequestRecord(method, request.path, status))
+        return response
+
+    def _serve(self, request: Request, method: str, route: Route | None, ident: str) -> Response:
+        latency = self.faults.take_latency()
+        if latency > 0:
+            self.stopping.wait(latency)
+        stall = self.faults.take_stall()
+        if stall is not None:
+            self.stopping.wait(stall)
+            raise ConnectionCut()
+        try:
+            injected = self.faults.take_status()
+            if injected is not None:
+                status, retry_after = injected
+                message = "rate_limit_exceeded" if status == 429 else "Service Unavailable"
+                raise ApiError(status, message, {"Retry-After": str(retry_after)})
+            if route is None:
+                raise ApiError(404, "Not Found")
+            handler = route.methods.get(method)
+            if handler is None:
+                raise ApiError(405, "Method Not Allowed", {"Allow": ", ".join(sorted(route.methods))})
+            account = ""
+            if not (route.tus and method == "OPTIONS"):
+                token = token_of(request)
+                if token is None:
+                    raise ApiError(401, "Unauthorized")
+                account = account_of(token)
+            return handler(self, request, account, ident)
+        except ApiError as error:
+            return error_response(error.status, error.message, error.headers)
+        except ConnectionCut:
+            raise
+        except Exception:
+            log.exception("emulator error on %s %s", method, request.path)
+            return error_response(500, "Server Error")
+
+    def _admin(self, request: Request) -> Response:
+        name = request.path[len(ADMIN_PREFIX) :].strip("/")
+        handler = ADMIN_ROUTES.get((request.method.upper(), name))
+        if handler is None:
+            return error_response(404, f"unknown emulator endpoint {request.method} {request.path}")
+        try:
+            return handler(self, request)
+        except ApiError as error:
+            return error_response(error.status, error.message, error.headers)
+
+    def _session_alive(self, session_id: str) -> bool:
+        with self.state.lock:
+            session = self.state.sessions.get(session_id)
+            return session is not None and not session.deleted
+
+
+def _match(path: str) -> tuple[Route | None, str]:
+    for route in ROUTES:
+        found = route.pattern.match(path)
+        if found is not None:
+            return route, found.groupdict().get("id") or ""
+    return None, ""

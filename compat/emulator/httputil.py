@@ -1,0 +1,105 @@
+"""HTTP plumbing shared by the endpoints: JSON answers, errors, tokens, streamed bodies, cut connections."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+from dataclasses import dataclass
+from typing import IO, Any
+
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.wrappers import Request, Response
+
+__all__ = [
+    "BLOCK_SIZE",
+    "ApiError",
+    "BodyCopy",
+    "ConnectionCut",
+    "copy_body",
+    "cut_connection",
+    "error_response",
+    "json_response",
+    "token_of",
+]
+
+BLOCK_SIZE = 1024 * 1024  # request bodies are read in blocks of at most this, never whole
+
+
+class ApiError(Exception):
+    """Answer ``status`` with ``{"error": message}`` (and ``headers``)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class ConnectionCut(Exception):
+    """Close the client's connection without an answer (a dropped PATCH, a stall)."""
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer."""
+    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """``{"error": message}`` with ``status``."""
+    return json_response({"error": message}, status, headers)
+
+
+def token_of(request: Request) -> str | None:
+    """The caller's token from ``x-zoom-s2t-key`` or ``Authorization: Bearer``; ``None`` if absent."""
+    key = request.headers.get("x-zoom-s2t-key", "").strip()
+    if key:
+        return key
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return None
+
+
+def cut_connection(request: Request) -> None:
+    """Shut the client's socket (Werkzeug's dev server puts it in ``environ["werkzeug.socket"]``)."""
+    sock = request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@dataclass(frozen=True)
+class BodyCopy:
+    """How copying a body ended: bytes ``written``; ``overflow`` past the limit; ``disconnected``."""
+
+    written: int
+    overflow: bool = False
+    disconnected: bool = False
+
+
+def copy_body(source: IO[bytes], target: IO[bytes], *, limit: int, stop_after: int | None = None) -> BodyCopy:
+    """Copy a request body to ``target`` in blocks of at most :data:`BLOCK_SIZE`.
+
+    Writes at most ``limit`` bytes; one byte more in the body is reported as ``overflow``.
+    With ``stop_after`` only that many bytes are read (the rest is left unread).
+    A client that goes away midway leaves what arrived written (``disconnected``).
+    """
+    written = 0
+    while True:
+        wanted = min(BLOCK_SIZE, limit - written + 1)
+        if stop_after is not None:
+            wanted = min(wanted, stop_after - written)
+            if wanted <= 0:
+                return BodyCopy(written)
+        try:
+            block = source.read(wanted)
+        except (ClientDisconnected, OSError):
+            return BodyCopy(written, disconnected=True)
+        if not block:
+            return BodyCopy(written)
+        if written + len(block) > limit:
+            target.write(block[: limit - written])
+            return BodyCopy(limit, overflow=True)
+        target.write(block)
+        written += len(block)

@@ -1,0 +1,75 @@
+"""The emulator's start-up options, checked once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "DEFAULT_PROCESSING_DELAY",
+    "DEFAULT_UPLOAD_EXPIRY",
+    "WEBHOOK_SCHEDULE",
+    "EmulatorOptions",
+]
+
+DEFAULT_PROCESSING_DELAY = 1.0
+DEFAULT_UPLOAD_EXPIRY = 24 * 3600.0
+DEFAULT_MAX_SIZE = 10 * 1024**3  # the 10 GiB ``maxTotalFileSize`` of Scriptix's own upload widget
+DEFAULT_WEBHOOK_TIMEOUT = 20.0  # "must respond with a 2XX status code within 20 seconds"
+# Minutes after completion at which a webhook is (re)tried: 00:00, +1, +3, +8, +23, +53 (scriptix-api.md §2.7).
+WEBHOOK_SCHEDULE = (0.0, 1.0, 3.0, 8.0, 23.0, 53.0)
+
+
+def _finite(name: str, value: float, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{name} must be a finite number >= {minimum:g}, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """How an emulator behaves; every field has a documented default.
+
+    Attributes:
+        processing_delay: seconds from a finished upload to ``done`` (half of it ``uploaded``,
+            half ``processing``).
+        webhook_speed: time compression of the webhook retry schedule (``600`` makes 1 min 0.1 s).
+        webhook_timeout: seconds a webhook receiver has to answer 2xx (not compressed).
+        v1: also serve the V1-only calls (PUT upload, ``/align``, ``media_source``) instead of 410.
+        max_size: the largest upload in bytes (``Tus-Max-Size``).
+        upload_expiry: seconds of inactivity after which an unfinished upload expires.
+        transcripts: scripted transcripts, file name -> text (other files get lorem-style words).
+        storage_dir: where uploads are stored; ``None``: a temporary directory removed on stop.
+    """
+
+    processing_delay: float = DEFAULT_PROCESSING_DELAY
+    webhook_speed: float = 1.0
+    webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
+    v1: bool = False
+    max_size: int = DEFAULT_MAX_SIZE
+    upload_expiry: float = DEFAULT_UPLOAD_EXPIRY
+    transcripts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    storage_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        _finite("processing_delay", self.processing_delay)
+        _finite("upload_expiry", self.upload_expiry)
+        if _finite("webhook_speed", self.webhook_speed) <= 0:
+            raise ValueError("webhook_speed must be > 0")
+        if _finite("webhook_timeout", self.webhook_timeout) <= 0:
+            raise ValueError("webhook_timeout must be > 0")
+        if isinstance(self.max_size, bool) or not isinstance(self.max_size, int) or self.max_size < 0:
+            raise ValueError(f"max_size must be a whole number of bytes >= 0, not {self.max_size!r}")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.transcripts.items()):
+            raise ValueError("transcripts must map file names (str) to transcript text (str)")
+        object.__setattr__(self, "transcripts", MappingProxyType(dict(self.transcripts)))
+        if self.storage_dir is not None:
+            object.__setattr__(self, "storage_dir", Path(self.storage_dir))
+
+    def webhook_offsets(self) -> tuple[float, ...]:
+        """Seconds after completion of each webhook attempt, compressed by ``webhook_speed``."""
+        return tuple(minutes * 60.0 / self.webhook_speed for minutes in WEBHOOK_SCHEDULE)

@@ -1,0 +1,196 @@
+"""``/api/v3/speech-to-text/session``: create, list, read, result and delete sessions."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from compat.emulator.httputil import ApiError, json_response
+from compat.emulator.state import SessionRecord, iso_time
+from compat.emulator.webhooks import WebhookTarget
+
+if TYPE_CHECKING:
+    from compat.emulator.app import EmulatorApp
+
+__all__ = [
+    "NOT_FOUND",
+    "create_session",
+    "delete_session",
+    "get_result",
+    "get_session",
+    "list_sessions",
+    "owned_session",
+    "result_body",
+    "v1_envelope",
+    "webhook_from",
+]
+
+NOT_FOUND = "The requested session was not found, or did not belong to the supplied token"
+MAX_JSON_BYTES = 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BOOLEANS = ("keep_source", "punctuation", "multichannel", "diarization")
+
+
+def webhook_from(fields: dict[str, Any]) -> WebhookTarget | None:
+    """The webhook of a create body: top-level ``webhook_*``, else ``document.webhook_*`` (422 if bad)."""
+    try:
+        target = WebhookTarget.from_fields(fields)
+        document = fields.get("document")
+        if target is None and isinstance(document, dict):
+            target = WebhookTarget.from_fields(document, where="document.")
+    except ValueError as exc:
+        raise ApiError(422, f"Body Invalid: {exc}") from None
+    return target
+
+
+def _read_json(request: Request) -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "Content Invalid: the body must be JSON with Content-Type: application/json")
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise ApiError(413, "Body Invalid: the body is larger than 1 MiB")
+    try:
+        body = json.loads(request.get_data(cache=False) or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(415, "Content Invalid: the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, "Body Invalid: the body must be a JSON object")
+    return body
+
+
+def _check_fields(body: dict[str, Any]) -> str:
+    language = body.get("language")
+    if not isinstance(language, str) or not language.strip() or len(language) > 64 or _CONTROL.search(language):
+        raise ApiError(400, "Invalid language: 'language' must be a non-empty string such as \"en\"")
+    for name in _BOOLEANS:
+        if name in body and not isinstance(body[name], bool):
+            raise ApiError(422, f"Body Invalid: {name!r} must be true or false")
+    meta_data = body.get("meta_data")
+    if meta_data is not None and (
+        not isinstance(meta_data, dict) or not all(isinstance(v, str) for v in meta_data.values())
+    ):
+        raise ApiError(422, "Body Invalid: 'meta_data' must be an object of string values")
+    document = body.get("document")
+    if document is not None and not isinstance(document, dict):
+        raise ApiError(422, "Body Invalid: 'document' must be an object")
+    if document is not None and document.get("document_type") not in (None, "caption", "document"):
+        raise ApiError(422, "Body Invalid: 'document.document_type' must be caption or document")
+    return language.strip()
+
+
+def v1_envelope(session: SessionRecord, **overrides: Any) -> dict[str, Any]:
+    """The V1 answer shape: ``{"count", "total_results", "result": {duration, error, filename, ...}}``."""
+    result = {
+        "duration": session.duration,
+        "error": session.error,
+        "filename": session.filename,
+        "media_type": session.media_kind,
+        "media_url": None,
+        "session_id": session.session_id,
+        "status": session.status,
+    }
+    result.update(overrides)
+    return {"count": 1, "total_results": 1, "result": result}
+
+
+def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> Response:
+    """``POST …/session``: JSON with ``language`` (400), JSON (415), an object (422)."""
+    body = _read_json(request)
+    language = _check_fields(body)
+    webhook = webhook_from(body)
+    media_source = body.get("media_source")
+    if media_source is not None and not app.options.v1:
+        raise ApiError(410, "Gone: media_source was removed from V3; upload the media through TUS at /api/v3/files/")
+    options = {k: v for k, v in body.items() if k not in ("language", "media_source")}
+    if media_source is not None:
+        from compat.emulator.v1_api import create_from_media_source
+
+        return create_from_media_source(app, account, language, options, webhook, media_source)
+    session = app.state.new_session(account, language, options, webhook)
+    if app.options.v1:
+        return json_response(v1_envelope(session))
+    return json_response({"result": {"session_id": session.session_id, "status": session.status}})
+
+
+def owned_session(app: EmulatorApp, account: str, session_id: str) -> SessionRecord:
+    """The caller's live session, or 404."""
+    session = app.state.session_for(account, session_id)
+    if session is None or session.deleted:
+        raise ApiError(404, NOT_FOUND)
+    return session
+
+
+def _session_object(session: SessionRecord) -> dict[str, Any]:
+    return {
+        "id": session.number,
+        "session_id": session.session_id,
+        "status": session.status,
+        "filename": session.filename,
+        "duration": session.duration,
+        "language": session.language,
+        "media_type": session.media_mime,
+        "media_url": None,
+        "error": session.error,
+        "created_at": iso_time(session.created_at),
+        "started_at": iso_time(session.started_at),
+        "finished_at": iso_time(session.finished_at),
+        "document": None,
+        "session_mode": session.session_mode,
+        "custom_model_id": None,
+    }
+
+
+def get_session(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
+    """``GET …/session/{id}``: the session object (CheckStatus, scriptix-api.md §9.7)."""
+    with app.state.lock:
+        return json_response(_session_object(owned_session(app, account, session_id)))
+
+
+def list_sessions(app: EmulatorApp, request: Request, account: str, _: str) -> Response:
+    """``GET …/session``: the caller's sessions, newest first (``offset``, ``limit`` 1..1000)."""
+    try:
+        offset = max(0, int(request.args.get("offset", "0")))
+        limit = min(1000, max(1, int(request.args.get("limit", "10"))))
+    except ValueError:
+        raise ApiError(400, "Bad parameter: offset and limit must be whole numbers") from None
+    with app.state.lock:
+        mine = [s for s in app.state.sessions.values() if s.account == account and not s.deleted]
+        mine.sort(key=lambda s: s.number, reverse=True)
+        page = [_session_object(s) for s in mine[offset : offset + limit]]
+    return json_response({"count": len(page), "total_results": len(mine), "result": page})
+
+
+def result_body(session: SessionRecord) -> dict[str, Any]:
+    """The result envelope; ``results`` only once done."""
+    body = v1_envelope(session)
+    if session.status == "done" and session.results is not None:
+        body["result"]["results"] = session.results
+    return body
+
+
+def get_result(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
+    """``GET …/session/{id}/result``."""
+    with app.state.lock:
+        return json_response(result_body(owned_session(app, account, session_id)))
+
+
+def delete_session(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
+    """``DELETE …/session/{id}``: erase filename and transcript; a second delete is 400."""
+    with app.state.lock:
+        session = app.state.session_for(account, session_id)
+        if session is None:
+            raise ApiError(404, NOT_FOUND)
+        if session.deleted:
+            raise ApiError(400, "The transcript is already marked as removed")
+        session.deleted = True
+        session.filename = None
+        session.results = None
+        session.script = None
+        media_path = (
+            session.media_path if session.media_path and session.media_path.parent == app.state.media_dir else None
+        )
+    if media_path is not None:
+        media_path.unlink(missing_ok=True)
+    return json_response({"result": {"session_id": session_id, "status": "deleted"}})

@@ -1,0 +1,160 @@
+"""The V1-only calls: ``PUT …/session/{id}`` (raw upload), ``POST …/session/{id}/align`` and
+``media_source`` on create.
+
+V3 removed them, so by default they answer 410 with a JSON error. With ``v1=True`` they are
+served as V1 did (media streamed to disk, then the normal lifecycle), which lets a test compare a
+legacy integration against the shim. ``media_source`` is fetched only from 127.0.0.1/localhost:
+the emulator is a test tool and must not reach out anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_input_stream
+
+from compat.emulator.httputil import BLOCK_SIZE, ApiError, copy_body, json_response
+from compat.emulator.lifecycle import MAX_SCRIPT_BYTES
+from compat.emulator.sessions_api import owned_session, v1_envelope
+from compat.emulator.state import SessionRecord
+from compat.emulator.webhooks import WebhookTarget
+
+if TYPE_CHECKING:
+    from compat.emulator.app import EmulatorApp
+
+__all__ = ["LOCAL_HOSTS", "align", "create_from_media_source", "media_filename", "put_media"]
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+GONE_UPLOAD = "Gone: the V1 PUT upload was removed; upload the media through TUS at /api/v3/files/"
+GONE_ALIGN = "Gone: the V1 multipart /align call was removed; upload media and transcript through TUS"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def media_filename(url: str) -> str:
+    """V1's filename for ``media_source``: the URL with every ``:`` and ``/`` replaced by ``-``."""
+    return url.replace(":", "-").replace("/", "-")
+
+
+def _media_type(value: str | None) -> str | None:
+    """``audio/*``/``video/*`` from a Content-Type, else ``None``."""
+    mime = (value or "").split(";", 1)[0].strip().lower()
+    major, _, minor = mime.partition("/")
+    return mime if major in ("audio", "video") and minor else None
+
+
+def _check_new(session: SessionRecord) -> None:
+    if session.status != "new":
+        raise ApiError(400, f"Invalid data: media was already uploaded for this session (status {session.status})")
+
+
+def _uploaded(session: SessionRecord, filename: str | None, kind: str | None) -> Response:
+    return json_response(
+        v1_envelope(session, status="uploaded", duration=0, error=None, filename=filename, media_type=kind)
+    )
+
+
+def put_media(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
+    """V1 ``PUT …/session/{id}``: the raw body is the media (``audio/*``/``video/*``, ``x-filename``)."""
+    if not app.options.v1:
+        raise ApiError(410, GONE_UPLOAD)
+    session = owned_session(app, account, session_id)
+    mime = _media_type(request.headers.get("Content-Type"))
+    if mime is None:
+        raise ApiError(415, "Content Invalid: Content-Type must be audio/* or video/*")
+    filename = request.headers.get("x-filename") or "upload"
+    if len(filename) > 255 or _CONTROL.search(filename) or "/" in filename or "\\" in filename:
+        raise ApiError(400, "Invalid data: x-filename must be a plain file name")
+    if (request.content_length or 0) > app.options.max_size:
+        raise ApiError(413, "The media is larger than the maximum size")
+    _check_new(session)
+    path = app.state.media_path(session_id)
+    with open(path, "wb") as target:
+        copied = copy_body(get_input_stream(request.environ), target, limit=app.options.max_size)
+    if copied.overflow or copied.disconnected or copied.written == 0:
+        path.unlink(missing_ok=True)
+        if copied.overflow:
+            raise ApiError(413, "The media is larger than the maximum size")
+        raise ApiError(400, "Invalid data: the upload body is empty or incomplete")
+    info = app.lifecycle.media_ready(session, path, filename=filename, filetype=mime)
+    return _uploaded(session, filename, info.kind or mime.partition("/")[0])
+
+
+def align(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
+    """V1 ``POST …/session/{id}/align``: multipart ``media_file`` + ``transcript_file``."""
+    if not app.options.v1:
+        raise ApiError(410, GONE_ALIGN)
+    session = owned_session(app, account, session_id)
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "Content Invalid: the body must be multipart/form-data")
+    if (request.content_length or 0) > app.options.max_size:
+        raise ApiError(413, "The media is larger than the maximum size")
+    media, transcript = request.files.get("media_file"), request.files.get("transcript_file")
+    if media is None or transcript is None:
+        raise ApiError(400, "Invalid data: media_file and transcript_file are both required")
+    mime = _media_type(media.mimetype)
+    if mime is None:
+        raise ApiError(415, "Content Invalid: media_file must be audio/* or video/*")
+    _check_new(session)
+    path = app.state.media_path(session_id)
+    media.save(path, buffer_size=BLOCK_SIZE)
+    text = transcript.stream.read(MAX_SCRIPT_BYTES).decode("utf-8", errors="replace")
+    with app.state.lock:
+        session.script = text
+        session.session_mode = "align"
+    filename = Path(media.filename or "upload").name
+    info = app.lifecycle.media_ready(session, path, filename=filename, filetype=mime)
+    return _uploaded(session, filename, info.kind or mime.partition("/")[0])
+
+
+def create_from_media_source(
+    app: EmulatorApp,
+    account: str,
+    language: str,
+    options: dict[str, Any],
+    webhook: WebhookTarget | None,
+    url: Any,
+) -> Response:
+    """V1 create with ``media_source``: download it (127.0.0.1/localhost only), answer ``uploaded``."""
+    parts = urlsplit(url) if isinstance(url, str) and not _CONTROL.search(url) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError(422, "Body Invalid: 'media_source' must be an http(s) URL")
+    if parts.hostname not in LOCAL_HOSTS:
+        raise ApiError(400, "Invalid data: the emulator downloads media_source only from 127.0.0.1 or localhost")
+    session = app.state.new_session(account, language, options, webhook)
+    path = app.state.media_path(session.session_id)
+    try:
+        filetype = _download(url, path, app.options.max_size)
+    except ApiError:
+        with app.state.lock:
+            app.state.sessions.pop(session.session_id, None)
+        path.unlink(missing_ok=True)
+        raise
+    filename = media_filename(url)
+    info = app.lifecycle.media_ready(session, path, filename=filename, filetype=filetype)
+    return _uploaded(session, filename, info.kind or "audio")
+
+
+def _download(url: str, path: Path, max_size: int) -> str | None:
+    with requests.Session() as client:
+        client.trust_env = False
+        try:
+            with client.get(url, stream=True, timeout=(5, 60), allow_redirects=False) as response:
+                if not 200 <= response.status_code < 300:
+                    raise ApiError(400, f"Invalid data: media_source answered {response.status_code}")
+                written = 0
+                with open(path, "wb") as target:
+                    for block in response.iter_content(BLOCK_SIZE):
+                        written += len(block)
+                        if written > max_size:
+                            raise ApiError(413, "media_source is larger than the maximum size")
+                        target.write(block)
+                if written == 0:
+                    raise ApiError(400, "Invalid data: media_source is empty")
+                return _media_type(response.headers.get("Content-Type"))
+        except requests.RequestException as exc:
+            raise ApiError(400, f"Invalid data: media_source could not be downloaded ({type(exc).__name__})") from None

@@ -1,0 +1,185 @@
+"""Batch webhooks the V1 way: ``{"sessionId", "zoom_id"}`` to the session's ``webhook_url``.
+
+Sent only when a session is ``done``; a 2xx within ``webhook_timeout`` counts, anything else is
+retried at 0, 1, 3, 8, 23 and 53 minutes after completion (scriptix-api.md §2.7), compressed by
+``webhook_speed``. Each attempt runs on its own daemon thread and contacts the configured URL
+only: no proxies from the environment, no redirects followed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from compat.emulator.scheduler import Scheduler
+
+__all__ = ["WebhookDelivery", "WebhookSender", "WebhookTarget"]
+
+log = logging.getLogger("compat.emulator")
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+FIXED_HEADERS = ("X-Scriptix-Session", "X-Zoom-Session", "Content-Type")
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where and how a session's webhook is sent."""
+
+    url: str
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any], *, where: str = "") -> WebhookTarget | None:
+        """Read ``webhook_url``/``webhook_method``/``webhook_headers``; ``ValueError`` names a bad field."""
+        url, method, headers = fields.get("webhook_url"), fields.get("webhook_method"), fields.get("webhook_headers")
+        if url is None:
+            if method is not None or headers is not None:
+                raise ValueError(f"'{where}webhook_method' and '{where}webhook_headers' require webhook_url")
+            return None
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or _CONTROL.search(url):
+            raise ValueError(f"'{where}webhook_url' must be an http(s) URL")
+        if method is None:
+            method = "POST"
+        if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
+            raise ValueError(f"'{where}webhook_method' must be POST or PUT")
+        parsed: list[tuple[str, str]] = []
+        if headers is not None:
+            if not isinstance(headers, list):
+                raise ValueError(f"'{where}webhook_headers' must be a list of \"Name: value\" strings")
+            for line in headers:
+                name, sep, value = line.partition(":") if isinstance(line, str) else ("", "", "")
+                if not sep or not _HEADER_NAME.fullmatch(name) or not value.strip() or _CONTROL.search(value):
+                    raise ValueError(f"'{where}webhook_headers' entries must look like \"Name: value\"")
+                parsed.append((name, value.strip()))
+        return cls(url=url, method=method.upper(), headers=tuple(parsed))
+
+    def request_headers(self, session_id: str) -> dict[str, str]:
+        """Custom headers first; the fixed ones cannot be overridden."""
+        fixed = {"X-Scriptix-Session": session_id, "X-Zoom-Session": session_id, "Content-Type": "application/json"}
+        lowered = {name.lower() for name in fixed}
+        headers = {name: value for name, value in self.headers if name.lower() not in lowered}
+        headers.update(fixed)
+        return headers
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One attempt: ``status`` is the receiver's answer (``None``: none came, see ``error``)."""
+
+    session_id: str
+    attempt: int
+    url: str
+    method: str
+    status: int | None
+    error: str | None
+    at: float
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _warn_if_not_public_https(url: str) -> None:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    if parts.scheme != "https" or is_ip or host == "localhost" or host.endswith(".localdomain"):
+        log.warning(
+            "webhook URL %s would be refused by Scriptix (HTTPS to a public host name only); the emulator sends it",
+            f"{parts.scheme}://{host}{parts.path}",
+        )
+
+
+class WebhookSender:
+    """Schedules and sends webhooks; keeps a record of every attempt."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        offsets: Sequence[float],
+        timeout: float,
+        still_wanted: Callable[[str], bool],
+    ) -> None:
+        self._scheduler = scheduler
+        self._offsets = tuple(offsets)
+        self._timeout = timeout
+        self._still_wanted = still_wanted
+        self._lock = threading.Lock()
+        self._deliveries: list[WebhookDelivery] = []
+        self._stopped = threading.Event()
+
+    @property
+    def deliveries(self) -> list[WebhookDelivery]:
+        """Every attempt so far, oldest first."""
+        with self._lock:
+            return list(self._deliveries)
+
+    def send(self, session_id: str, target: WebhookTarget) -> None:
+        """Start delivering the webhook of a session that just finished."""
+        _warn_if_not_public_https(target.url)
+        completed = time.monotonic()
+        self._scheduler.call_later(self._offsets[0], lambda: self._start(session_id, target, 1, completed))
+
+    def stop(self) -> None:
+        """No further attempts (one in flight ends by its own timeout)."""
+        self._stopped.set()
+
+    def _start(self, session_id: str, target: WebhookTarget, attempt: int, completed: float) -> None:
+        if self._stopped.is_set() or not self._still_wanted(session_id):
+            return
+        threading.Thread(
+            target=self._deliver,
+            args=(session_id, target, attempt, completed),
+            name=f"scriptix-emulator-webhook-{session_id}-{attempt}",
+            daemon=True,
+        ).start()
+
+    def _deliver(self, session_id: str, target: WebhookTarget, attempt: int, completed: float) -> None:
+        status: int | None = None
+        error: str | None = None
+        body = json.dumps({"sessionId": session_id, "zoom_id": session_id})
+        with requests.Session() as session:
+            session.trust_env = False  # no proxy from the environment: only ever the given URL
+            try:
+                response = session.request(
+                    target.method,
+                    target.url,
+                    data=body.encode("utf-8"),
+                    headers=target.request_headers(session_id),
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )
+                status = response.status_code
+                response.close()
+            except requests.RequestException as exc:
+                error = type(exc).__name__
+        record = WebhookDelivery(session_id, attempt, target.url, target.method, status, error, time.time())
+        with self._lock:
+            self._deliveries.append(record)
+        if record.delivered:
+            log.info("webhook for %s delivered (attempt %d)", session_id, attempt)
+            return
+        if attempt >= len(self._offsets):
+            log.info("webhook for %s abandoned after %d attempts", session_id, attempt)
+            return
+        delay = completed + self._offsets[attempt] - time.monotonic()
+        log.info("webhook for %s failed (%s); attempt %d in %.2f s", session_id, status or error, attempt + 1, delay)
+        self._scheduler.call_later(delay, lambda: self._start(session_id, target, attempt + 1, completed))
