@@ -134,3 +134,20 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as listen:
         main(["emulator", "--listen", "nohost"])
     assert listen.value.code == EXIT_USAGE
+
+
+def test_demo_runs_the_v1_flow_on_the_embedded_emulator() -> None:
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("scriptix-compat")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "compat.cli"]
+    finished = subprocess.run(
+        [*command, "demo", "--processing-delay", "0.2"], capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr
+    out = finished.stdout
+    assert '"status": "done"' in out
+    assert "V3  POST   /api/v3/files/  -> 201" in out and "V3  PATCH" in out
+    assert "V1  PUT  /api/v3/speech-to-text/session/" in out
+    assert finished.stderr.strip() == ""
