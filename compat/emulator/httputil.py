@@ -79,12 +79,13 @@ class BodyCopy:
 
 
 def copy_body(source: IO[bytes], target: IO[bytes], *, limit: int, stop_after: int | None = None) -> BodyCopy:
-    """Copy a request body to ``target`` in blocks of at most :data:`BLOCK_SIZE`.
+    """Copy a request body to ``target`` through one reused buffer of :data:`BLOCK_SIZE` bytes.
 
     Writes at most ``limit`` bytes; one byte more in the body is reported as ``overflow``.
     With ``stop_after`` only that many bytes are read (the rest is left unread).
     A client that goes away midway leaves what arrived written (``disconnected``).
     """
+    buffer = memoryview(bytearray(BLOCK_SIZE + 1))
     written = 0
     while True:
         wanted = min(BLOCK_SIZE, limit - written + 1)
@@ -93,13 +94,13 @@ def copy_body(source: IO[bytes], target: IO[bytes], *, limit: int, stop_after: i
             if wanted <= 0:
                 return BodyCopy(written)
         try:
-            block = source.read(wanted)
+            count = source.readinto(buffer[:wanted])  # type: ignore[attr-defined]
         except (ClientDisconnected, OSError):
             return BodyCopy(written, disconnected=True)
-        if not block:
+        if not count:
             return BodyCopy(written)
-        if written + len(block) > limit:
-            target.write(block[: limit - written])
+        if written + count > limit:
+            target.write(buffer[: limit - written])
             return BodyCopy(limit, overflow=True)
-        target.write(block)
-        written += len(block)
+        target.write(buffer[:count])
+        written += count

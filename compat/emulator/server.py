@@ -30,8 +30,43 @@ __all__ = ["Emulator", "serve"]
 log = logging.getLogger("compat.emulator")
 
 
+class _BoundedReads:
+    """The connection's reader, but ``read(n)`` allocates at most 64 KiB at a time.
+
+    After each answer Werkzeug's dev server drains the socket with ``rfile.read(10_000_000)``,
+    which allocates 10 MB up front even when the client has merely closed; here that costs 64 KiB.
+    Everything else (``readinto``, ``readline``, ``close``) goes to the wrapped reader.
+    """
+
+    STEP = 64 * 1024
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data: bytes = self._reader.read()
+            return data
+        parts: list[bytes] = []
+        left = size
+        while left > 0:
+            part: bytes = self._reader.read(min(left, self.STEP))
+            if not part:
+                break
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler with the per-request access log sent to our logger at DEBUG."""
+    """Werkzeug's handler with bounded reads and the access log sent to our logger at DEBUG."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _BoundedReads(self.rfile)  # type: ignore[assignment]
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s -> %s", self.command, self.path, code)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
-from emu_helpers import MIB, TOKEN, sha256_of, write_random
+import pytest
+import requests
+from emu_helpers import MIB, TOKEN, metadata_header, sha256_of, tus, write_random
 
 from compat import UploadResult, V3Client
 from compat.emulator import Emulator
@@ -15,7 +19,16 @@ UPLOADS = 16
 SIZE = 50 * MIB
 
 
-def test_sixteen_concurrent_50mib_uploads(tmp_path: Path) -> None:
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[Path]:
+    """``tmp_path``, emptied afterwards: pytest keeps old tmp dirs, and these files are large."""
+    yield tmp_path
+    for path in tmp_path.iterdir():
+        path.unlink()
+
+
+def test_sixteen_concurrent_50mib_uploads(scratch: Path) -> None:
+    tmp_path = scratch
     files = [write_random(tmp_path / f"media-{n:02d}.bin", SIZE) for n in range(UPLOADS)]
     results: dict[int, UploadResult] = {}
     errors: list[BaseException] = []
@@ -46,3 +59,28 @@ def test_sixteen_concurrent_50mib_uploads(tmp_path: Path) -> None:
             assert sha256_of(stored.path) == sha256_of(files[number])
             assert emu.session(stored.session_id).sha256 == sha256_of(files[number])
     print(f"16 x 50 MiB concurrent uploads: {elapsed:.1f} s ({UPLOADS * SIZE / MIB / elapsed:.0f} MiB/s)")
+
+
+def test_a_large_patch_is_streamed_to_disk_in_blocks(scratch: Path) -> None:
+    """The emulator never holds a body in memory: peak traced memory stays far below the body size."""
+    tmp_path = scratch
+    media = write_random(tmp_path / "big.bin", 48 * MIB)
+    with Emulator(processing_delay=0.05) as emu:
+        created = requests.post(
+            emu.url + "/api/v3/files/",
+            headers=tus(Upload_Length=str(48 * MIB), Upload_Metadata=metadata_header(filename="big.bin")),
+        )
+        tracemalloc.start()
+        try:
+            with open(media, "rb") as body:
+                answer = requests.patch(
+                    created.headers["Location"],
+                    data=body,
+                    headers=tus(Upload_Offset="0", Content_Type="application/offset+octet-stream"),
+                )
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert answer.status_code == 204 and answer.headers["Upload-Offset"] == str(48 * MIB)
+        assert sha256_of(emu.upload(created.headers["Location"]).path) == sha256_of(media)
+    assert peak < 4 * MIB, f"peak {peak / MIB:.1f} MiB for a 48 MiB body"

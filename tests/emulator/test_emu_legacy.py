@@ -78,3 +78,16 @@ def test_same_media_gives_the_same_transcript(tmp_path: Path) -> None:
         emu.wait_for_status(first, "done")
         emu.wait_for_status(second, "done")
         assert c.get_result(first).results == c.get_result(second).results
+
+
+def test_legacy_align_goes_up_as_two_tus_uploads(tmp_path: Path) -> None:
+    media = make_wav(tmp_path / "talk.wav", seconds=2.0)
+    transcript = tmp_path / "talk.txt"
+    transcript.write_text("we know these words")
+    with Emulator(processing_delay=0.5) as emu, LegacyClient(api_key=TOKEN, base_url=emu.url, store=":memory:") as c:
+        session_id = c.create_session("en")["result"]["session_id"]
+        assert c.align(session_id, media, transcript)["result"]["status"] == "uploaded"
+        result = c.wait(session_id, timeout=10, poll_interval=0.05)["result"]
+        assert len(emu.session(session_id).upload_ids) == 2
+        assert emu.session(session_id).session_mode == "align"
+    assert [w[0] for s in result["results"] for w in s["result"]] == ["we", "know", "these", "words"]
