@@ -218,18 +218,22 @@ class Translator:
             log.warning("could not delete session %s after a failed transfer: %s", session_id, exc)
         self.sessions.forget(session_id)
 
-    def wait_for_transfers(self, timeout: float | None = None) -> None:
-        """Wait for background ``media_source`` transfers (for tests and graceful shutdown)."""
+    def wait_for_transfers(self, timeout: float | None = None) -> bool:
+        """Wait for background ``media_source`` transfers (for tests and graceful shutdown).
+
+        True when none is left running; False when ``timeout`` ran out first.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._transfers_lock:
                 workers = list(self._transfers.values())
             if not workers:
-                return
+                return True
             for worker in workers:
                 worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
             if deadline is not None and time.monotonic() >= deadline:
-                return
+                with self._transfers_lock:
+                    return not self._transfers
 
     # upload -------------------------------------------------------------------------------
 
