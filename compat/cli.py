@@ -32,6 +32,22 @@ def _listen(value: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+def _positive_int(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scriptix-compat",
@@ -51,6 +67,34 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--processing-delay", type=float, default=1.0, help="seconds until a session is done")
     emulator.add_argument("--webhook-speed", type=float, default=1.0, help="compress the webhook retry schedule")
     emulator.add_argument("--faults", default=None, help="fault settings as JSON, e.g. '{\"rate_503\": 0.1}'")
+
+    gateway = commands.add_parser(
+        "gateway", help="serve V1 over HTTP for legacy code in any language (V1 translated, the rest proxied)"
+    )
+    gateway.add_argument("--listen", type=_listen, required=True, metavar="HOST:PORT", help="where to listen")
+    gateway.add_argument(
+        "--upstream", required=True, metavar="URL", help="the Scriptix host, e.g. https://api.scriptix.io"
+    )
+    gateway.add_argument(
+        "--store", required=True, metavar="PATH", help="state file (sessions, media_source jobs, resume)"
+    )
+    gateway.add_argument("--allow-private-media", action="store_true", help="let media_source URLs be private (tests)")
+    gateway.add_argument("--workers", type=_positive_int, default=16, metavar="N", help="requests served at once (16)")
+    gateway.add_argument(
+        "--media-source-mode",
+        choices=("sync", "background"),
+        default="sync",
+        help="sync: a create with media_source answers once uploaded; background: at once, status uploading",
+    )
+    gateway.add_argument(
+        "--drain-timeout", type=_seconds, default=300.0, metavar="S", help="on SIGTERM, wait this long for work (300)"
+    )
+    gateway.add_argument(
+        "--max-body-size", default="10GB", metavar="SIZE", help="largest request body, e.g. 10GB, 500MiB (10GB)"
+    )
+    gateway.add_argument(
+        "--channel-timeout", type=_seconds, default=120.0, metavar="S", help="close connections idle this long (120)"
+    )
 
     transcribe = commands.add_parser("transcribe", help="upload a file (or a URL) and fetch its transcript")
     transcribe.add_argument("source", help="a media file, or an http(s) URL for Scriptix to fetch (V1 media_source)")
@@ -75,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "demo": _demo,
         "emulator": _emulator,
+        "gateway": _gateway,
         "transcribe": _transcribe,
     }
     try:
@@ -185,6 +230,38 @@ def _emulator(args: argparse.Namespace) -> int:
         processing_delay=args.processing_delay,
         webhook_speed=args.webhook_speed,
         faults=faults,
+    )
+    return EXIT_OK
+
+
+# gateway ------------------------------------------------------------------------------------
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    import logging
+
+    from compat.config import _size
+    from compat.gateway import serve
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    host, port = args.listen
+    max_body = _size("max_body_size", args.max_body_size, "--max-body-size")
+
+    def ready(url: str) -> None:
+        print(f"scriptix-compat gateway: listening on {url} (upstream {args.upstream})", file=sys.stderr, flush=True)
+
+    serve(
+        args.upstream,
+        store=args.store,
+        host=host,
+        port=port,
+        workers=args.workers,
+        drain_timeout=args.drain_timeout,
+        max_request_body_size=max_body,
+        channel_timeout=args.channel_timeout,
+        allow_private_media=args.allow_private_media,
+        media_source_mode=args.media_source_mode,
+        on_ready=ready,
     )
     return EXIT_OK
 

@@ -1,0 +1,296 @@
+"""The gateway's WSGI application: V1 calls to the translator, everything else to the upstream.
+
+One :class:`GatewayApp` holds one :class:`~compat.V3Client` (no token of its own), one
+:class:`~compat.translate.Translator` and one :class:`~compat.gateway.proxy.Proxy`. For each request:
+
+* ``/_gateway/health`` is answered here (never proxied);
+* a V1 call (as :func:`compat.v1.routes.match` sees it, on the raw path, or on the path with its
+  percent-escapes, repeated slashes and dot segments resolved, so no spelling slips a V1 call past
+  the translator) is served by :func:`compat.v1.routes.dispatch` with the caller's own token; a
+  refusal or an upstream error is its V1 status and JSON; no answer from the upstream is 502
+  (504 for a timeout);
+* anything else is proxied unchanged.
+
+An unexpected exception is logged (scrubbed of the caller's credentials) and answered 500
+``{"error": "Internal error"}``. Every request leaves one line on the ``compat.gateway.access``
+logger once its answer has been sent: client address, method, path without the query string,
+status, body bytes and seconds; never headers, never tokens.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+from compat._version import __version__
+from compat.errors import APITimeoutError, ConfigurationError, ScriptixError, UploadCancelledError
+from compat.gateway.http import LimitedInput, Reply, error_reply, json_reply, request_target, wsgi_headers
+from compat.gateway.proxy import Proxy
+from compat.redact import REDACTED, install_log_filter, redact
+from compat.staging import usage
+from compat.store import SQLiteStore
+from compat.translate import MediaSourceMode, Translator
+from compat.v1.routes import MAX_JSON_BODY, V1Request, dispatch, match, token_of
+from compat.v3.client import V3Client
+
+__all__ = ["ACCESS_LOGGER", "DEFAULT_WORKERS", "HEALTH_PATH", "GatewayApp", "make_app", "v1_path"]
+
+ACCESS_LOGGER = "compat.gateway.access"
+HEALTH_PATH = "/_gateway/health"
+DEFAULT_WORKERS = 16
+_OWN_PREFIX = "/_gateway/"
+_TRANSLATOR_OPTIONS = ("align_strategy", "unknown_fields", "document_type", "max_media_bytes", "media_policy")
+
+log = logging.getLogger("compat.gateway")
+access_log = logging.getLogger(ACCESS_LOGGER)
+install_log_filter(log)
+install_log_filter(access_log)
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class GatewayApp:
+    """The gateway as a WSGI callable; see the module docstring. Build it with :func:`make_app`.
+
+    Attributes:
+        upstream: the Scriptix base URL every call goes to.
+        translator: the one :class:`~compat.translate.Translator` serving the V1 calls.
+        draining: set during a graceful shutdown; the health endpoint then answers 503.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        store: str | os.PathLike[str] | SQLiteStore,
+        allow_private_media: bool = False,
+        media_source_mode: MediaSourceMode = "sync",
+        workers: int = DEFAULT_WORKERS,
+        **options: Any,
+    ) -> None:
+        if "api_key" in options:
+            raise ConfigurationError(
+                "the gateway takes no api_key: each request carries its caller's own token", option="api_key"
+            )
+        translator_options = {name: options.pop(name) for name in _TRANSLATOR_OPTIONS if name in options}
+        self._own_store = not isinstance(store, SQLiteStore)
+        self.v3 = V3Client(None, upstream, store=store, **options)
+        self.upstream = self.v3.settings.base_url
+        self.translator = Translator(
+            self.v3,
+            allow_private_media=allow_private_media,
+            media_source_mode=media_source_mode,
+            **translator_options,
+        )
+        self.proxy = Proxy(self.upstream, timeout=self.v3.transport.timeout, pool_size=workers)
+        self.draining = False
+
+    def __repr__(self) -> str:
+        return f"GatewayApp(upstream={self.upstream!r})"
+
+    def close(self) -> None:
+        """Close the connection pools (and the store, when this app opened it)."""
+        self.proxy.close()
+        self.translator.fetcher.session.close()
+        self.v3.close()
+        if self._own_store:
+            self.v3.store.close()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.monotonic()
+        method = str(environ.get("REQUEST_METHOD") or "GET").upper()
+        path, target = request_target(environ)
+        headers = wsgi_headers(environ)
+        try:
+            reply = self._route(environ, method, path, target, headers)
+        except Exception as exc:  # the last line of defence: bad input is refused long before this
+            reply = self._internal_error(exc, method, path, headers)
+        start_response(reply.status_line(), reply.headers)
+        client = str(environ.get("REMOTE_ADDR") or "-")
+        return _Logged(reply, f'{client} "{method} {path}"', started)
+
+    # routing ------------------------------------------------------------------------------
+
+    def _route(self, environ: dict[str, Any], method: str, path: str, target: str, headers: dict[str, str]) -> Reply:
+        if not path.startswith("/"):
+            return error_reply(400, "Bad Request: the request target must be a path")
+        if path == HEALTH_PATH or path.startswith(_OWN_PREFIX):
+            return self._own(method, path)
+        v1 = v1_path(method, path)
+        if v1 is not None:
+            return self._v1(environ, method, v1, headers)
+        return self.proxy.forward(environ, method, target)
+
+    def _own(self, method: str, path: str) -> Reply:
+        if path != HEALTH_PATH:
+            return error_reply(404, f"Not Found: the gateway serves {HEALTH_PATH} under {_OWN_PREFIX}")
+        if method != "GET":
+            return json_reply(405, {"error": "Method Not Allowed: use GET"}, [("Allow", "GET")])
+        status = "draining" if self.draining else "ok"
+        return json_reply(
+            503 if self.draining else 200, {"status": status, "version": __version__, "upstream": self.upstream}
+        )
+
+    def _v1(self, environ: dict[str, Any], method: str, path: str, headers: dict[str, str]) -> Reply:
+        body = _input(environ)
+        found = match(method, path)
+        operation: str = found[0] if found else "unknown"
+        if operation == "create_session" and body is not None:
+            raw = body.read(MAX_JSON_BODY + 1)  # dispatch refuses more than MAX_JSON_BODY itself
+            body = io.BytesIO(raw)
+            operation = _staging_name(raw)
+        usage.record_client(operation, str(environ.get("REMOTE_ADDR") or "-"))
+        try:
+            answer = dispatch(self.translator, V1Request(method, path, headers, body))
+        except UploadCancelledError:
+            return error_reply(409, "Conflict: the upload was cancelled (the session was deleted meanwhile)")
+        except APITimeoutError as exc:  # dispatch raises only when no upstream answer came
+            return error_reply(504, f"Gateway Timeout: {exc.message}")
+        except ScriptixError as exc:
+            return error_reply(502, f"Bad Gateway: {exc.message}")
+        content = answer.content()
+        answer_headers = {**answer.headers, "Content-Length": str(len(content))}
+        return Reply(status=answer.status, headers=list(answer_headers.items()), body=[content])
+
+    def _internal_error(self, exc: BaseException, method: str, path: str, headers: dict[str, str]) -> Reply:
+        secrets = [token_of(V1Request(method, path, headers)), headers.get("authorization"), headers.get("cookie")]
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("unexpected error serving %s %s:\n%s", method, path, _scrub(detail, secrets))
+        return error_reply(500, "Internal error")
+
+
+def make_app(
+    upstream: str,
+    *,
+    store: str | os.PathLike[str] | SQLiteStore,
+    allow_private_media: bool = False,
+    media_source_mode: MediaSourceMode = "sync",
+    workers: int = DEFAULT_WORKERS,
+    **options: Any,
+) -> GatewayApp:
+    """The gateway's WSGI application for ``upstream`` (a Scriptix base URL).
+
+    ``store`` keeps the session book and the upload resume state (a path, ``":memory:"`` or a
+    :class:`~compat.SQLiteStore`); a gateway restarted on the same store picks up its
+    ``media_source`` jobs on each owner's next call. ``allow_private_media`` and
+    ``media_source_mode`` are the :class:`~compat.translate.Translator` options; ``workers`` sizes the
+    proxy's connection pool (one connection per server thread). Other ``options`` are those of
+    :class:`compat.LegacyClient` without ``api_key`` (``timeout``, ``max_retries``, ``chunk_size``,
+    ``align_strategy``, ``unknown_fields``, ``document_type``, ``max_media_bytes``, any
+    :class:`compat.Settings` field): the gateway holds no token, each request brings its own.
+    """
+    return GatewayApp(
+        upstream,
+        store=store,
+        allow_private_media=allow_private_media,
+        media_source_mode=media_source_mode,
+        workers=workers,
+        **options,
+    )
+
+
+def v1_path(method: str, raw_path: str) -> str | None:
+    """The path to serve as a V1 call, or ``None`` when the request is not one.
+
+    The raw path is tried first (a session id keeps its escapes, so ``..%2F..%2Fetc`` is refused by
+    validation), then its normal form (escapes decoded, ``//`` and dot segments resolved, as an
+    upstream would read it), so that ``/api/v3/speech-to-text/%73ession`` is translated, not proxied.
+    """
+    if match(method, raw_path) is not None:
+        return raw_path
+    normal = _normal_path(raw_path)
+    if normal != raw_path and match(method, normal) is not None:
+        return normal
+    return None
+
+
+def _normal_path(raw_path: str) -> str:
+    from urllib.parse import unquote
+
+    segments: list[str] = []
+    for segment in unquote(raw_path, encoding="latin-1").split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    trailing = "/" if raw_path.endswith("/") and segments else ""
+    return "/" + "/".join(segments) + trailing
+
+
+def _input(environ: dict[str, Any]) -> IO[bytes] | None:
+    """``wsgi.input`` as the translator reads it: waitress hands a seekable buffer holding exactly the body
+    (a temporary file above ``inbuf_overflow``), read in place; another server's stream is bounded by
+    ``CONTENT_LENGTH`` so that nothing reads past the body."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return None
+    try:
+        seekable = bool(stream.seekable()) and environ.get("wsgi.input_terminated") is True
+    except (AttributeError, OSError, ValueError):
+        seekable = False
+    if seekable:
+        return stream  # type: ignore[no-any-return]
+    raw = str(environ.get("CONTENT_LENGTH") or "0").strip()
+    return LimitedInput(stream, int(raw) if raw.isdigit() else 0)  # type: ignore[return-value]
+
+
+def _staging_name(raw: bytes) -> str:
+    """The usage-report name of a create call: ``media_source`` when it asks the shim to fetch media."""
+    try:
+        fields = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return "create_session"
+    return "media_source" if isinstance(fields, dict) and fields.get("media_source") is not None else "create_session"
+
+
+def _scrub(text: str, secrets: Iterable[str | None]) -> str:
+    cleaned = str(redact(text))
+    for secret in sorted({s.strip() for s in secrets if s and len(s.strip()) >= 4}, key=len, reverse=True):
+        cleaned = cleaned.replace(secret, REDACTED)
+    return cleaned
+
+
+class _Logged:
+    """The answer's body as the server iterates it; writes the access-log line when the server closes it."""
+
+    def __init__(self, reply: Reply, request: str, started: float) -> None:
+        self._reply = reply
+        self._request = request
+        self._started = started
+        self._sent = 0
+        self._failed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for block in self._reply.body:
+                self._sent += len(block)
+                yield block
+        except BaseException:
+            self._failed = True
+            raise
+
+    def close(self) -> None:
+        try:
+            closer = getattr(self._reply.body, "close", None)
+            if callable(closer):
+                closer()
+            if self._reply.close is not None:
+                self._reply.close()
+        finally:
+            access_log.info(
+                "%s %d %d %.3f%s",
+                self._request,
+                self._reply.status,
+                self._sent,
+                time.monotonic() - self._started,
+                " (cut off)" if self._failed else "",
+            )

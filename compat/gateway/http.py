@@ -1,0 +1,111 @@
+"""Small WSGI helpers shared by the gateway's application and proxy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import IO, Any
+from urllib.parse import quote, urlsplit
+
+__all__ = ["LimitedInput", "Reply", "error_reply", "header_name", "json_reply", "request_target", "wsgi_headers"]
+
+
+class LimitedInput:
+    """A stream (``wsgi.input``) read as exactly ``length`` bytes, in blocks, never past them."""
+
+    def __init__(self, stream: IO[bytes], length: int) -> None:
+        self._stream = stream
+        self._remaining = length
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        wanted = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        data = self._stream.read(wanted)
+        self._remaining -= len(data)
+        return data
+
+
+@dataclass
+class Reply:
+    """One answer before it is handed to the WSGI server: status, headers, body blocks."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: Iterable[bytes]
+    reason: str = ""
+    close: Callable[[], None] | None = field(default=None, repr=False)
+
+    def status_line(self) -> str:
+        reason = self.reason
+        if not reason:
+            try:
+                reason = HTTPStatus(self.status).phrase
+            except ValueError:
+                reason = "Unknown"
+        return f"{self.status} {reason}"
+
+
+def json_reply(status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
+    """A JSON answer with its ``Content-Length``."""
+    content = json.dumps(body).encode()
+    return Reply(
+        status=status,
+        headers=[("Content-Type", "application/json"), ("Content-Length", str(len(content))), *headers],
+        body=[content],
+    )
+
+
+def error_reply(status: int, message: str) -> Reply:
+    """``{"error": message}`` with ``status``."""
+    return json_reply(status, {"error": message})
+
+
+def wsgi_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request headers from a WSGI environ, by lower-case name (``x-zoom-s2t-key``, ``content-type``)."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key
+        else:
+            continue
+        if isinstance(value, str) and (value or key not in ("CONTENT_TYPE", "CONTENT_LENGTH")):
+            headers[name.replace("_", "-").lower()] = value
+    return headers
+
+
+def header_name(name: str) -> str:
+    """``x-zoom-s2t-key`` -> ``X-Zoom-S2t-Key`` (names are case-insensitive; this is the usual spelling)."""
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+def request_target(environ: dict[str, Any]) -> tuple[str, str]:
+    """The raw path (still percent-encoded, as the caller sent it) and the raw target (path and query).
+
+    The raw form matters twice: a V1 session id such as ``..%2F..%2Fetc`` must reach validation as
+    it was sent (``PATH_INFO`` is already decoded), and a proxied request must reach the upstream
+    unchanged. A request in absolute form (``GET http://elsewhere/x``) keeps only its path and query:
+    the gateway only ever talks to its own upstream.
+    """
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if isinstance(raw, str) and raw:
+        if raw.startswith("/"):
+            return raw.partition("?")[0], raw
+        parts = urlsplit(raw)
+        path = parts.path or "/"
+        return path, path + (f"?{parts.query}" if parts.query else "")
+    path = quote(
+        str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),
+        safe="/:@!$&'()*+,;=-._~",
+        encoding="latin-1",
+    )
+    query = str(environ.get("QUERY_STRING", ""))
+    return (path or "/"), (path or "/") + (f"?{query}" if query else "")
