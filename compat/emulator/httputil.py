@@ -93,14 +93,21 @@ def copy_body(source: IO[bytes], target: IO[bytes], *, limit: int, stop_after: i
             wanted = min(wanted, stop_after - written)
             if wanted <= 0:
                 return BodyCopy(written)
-        try:
-            count = source.readinto(buffer[:wanted])  # type: ignore[attr-defined]
-        except (ClientDisconnected, OSError):
-            return BodyCopy(written, disconnected=True)
-        if not count:
-            return BodyCopy(written)
-        if written + count > limit:
+        filled, ended, broken = 0, False, False
+        while filled < wanted:  # fill the buffer from reads that may each return part of it
+            try:
+                count = source.readinto(buffer[filled:wanted])  # type: ignore[attr-defined]
+            except (ClientDisconnected, OSError):
+                broken = True
+                break
+            if not count:
+                ended = True
+                break
+            filled += count
+        if written + filled > limit:
             target.write(buffer[: limit - written])
             return BodyCopy(limit, overflow=True)
-        target.write(buffer[:count])
-        written += count
+        target.write(buffer[:filled])
+        written += filled
+        if broken or ended:
+            return BodyCopy(written, disconnected=broken)

@@ -29,13 +29,16 @@ __all__ = ["Emulator", "serve"]
 
 log = logging.getLogger("compat.emulator")
 
+READ_TIMEOUT = 60.0  # seconds a connection may send nothing before it is dropped
+
 
 class _BoundedReads:
-    """The connection's reader, but ``read(n)`` allocates at most 64 KiB at a time.
+    """The connection's reader with two changes for streamed bodies.
 
-    After each answer Werkzeug's dev server drains the socket with ``rfile.read(10_000_000)``,
-    which allocates 10 MB up front even when the client has merely closed; here that costs 64 KiB.
-    Everything else (``readinto``, ``readline``, ``close``) goes to the wrapped reader.
+    ``read(n)`` allocates at most 64 KiB at a time: after each answer Werkzeug's dev server
+    drains the socket with ``rfile.read(10_000_000)``, which would allocate 10 MB up front even
+    when the client has merely closed. ``readinto`` returns what has arrived (one ``recv``), so a
+    body that stops midway loses nothing already received. The rest goes to the wrapped reader.
     """
 
     STEP = 64 * 1024
@@ -57,12 +60,22 @@ class _BoundedReads:
             left -= len(part)
         return b"".join(parts)
 
+    def readinto(self, buffer: Any) -> int:
+        count: int = self._reader.readinto1(buffer)
+        return count
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler with bounded reads and the access log sent to our logger at DEBUG."""
+    """Werkzeug's handler with bounded reads, a read timeout and the access log at DEBUG.
+
+    The timeout frees an upload whose client stopped sending mid-PATCH (as real TUS servers
+    do): the bytes received are kept and the next PATCH can resume.
+    """
+
+    timeout = READ_TIMEOUT
 
     def setup(self) -> None:
         super().setup()

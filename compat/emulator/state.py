@@ -137,6 +137,7 @@ class SessionSnapshot:
     sha256: str | None
     results: list[dict[str, Any]] | None
     upload_ids: tuple[str, ...] = ()
+    finished_at: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +154,7 @@ class SessionSnapshot:
             "size": self.size,
             "sha256": self.sha256,
             "upload_ids": list(self.upload_ids),
+            "finished_at": iso_time(self.finished_at),
         }
 
 
@@ -299,6 +301,7 @@ class State:
                 sha256=record.media.sha256 if record.media else None,
                 results=record.results,
                 upload_ids=tuple(u.upload_id for u in self.uploads.values() if u.session_id == record.session_id),
+                finished_at=record.finished_at,
             )
 
     def snapshot_upload(self, record: UploadRecord) -> UploadSnapshot:

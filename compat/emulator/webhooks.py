@@ -77,7 +77,11 @@ class WebhookTarget:
 
 @dataclass(frozen=True)
 class WebhookDelivery:
-    """One attempt: ``status`` is the receiver's answer (``None``: none came, see ``error``)."""
+    """One attempt: ``status`` is the receiver's answer (``None``: none came, see ``error``).
+
+    ``due`` is when the attempt was due, in seconds after completion (the compressed schedule);
+    ``started_at`` and ``at`` are Unix times of its start and its end.
+    """
 
     session_id: str
     attempt: int
@@ -86,6 +90,8 @@ class WebhookDelivery:
     status: int | None
     error: str | None
     at: float
+    due: float = 0.0
+    started_at: float = 0.0
 
     @property
     def delivered(self) -> bool:
@@ -153,6 +159,7 @@ class WebhookSender:
         ).start()
 
     def _deliver(self, session_id: str, target: WebhookTarget, attempt: int, completed: float) -> None:
+        started_at = time.time()
         status: int | None = None
         error: str | None = None
         body = json.dumps({"sessionId": session_id, "zoom_id": session_id})
@@ -171,7 +178,10 @@ class WebhookSender:
                 response.close()
             except requests.RequestException as exc:
                 error = type(exc).__name__
-        record = WebhookDelivery(session_id, attempt, target.url, target.method, status, error, time.time())
+        due = self._offsets[attempt - 1]
+        record = WebhookDelivery(
+            session_id, attempt, target.url, target.method, status, error, time.time(), due, started_at
+        )
         with self._lock:
             self._deliveries.append(record)
         if record.delivered:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import time
 from pathlib import Path
 
@@ -245,3 +246,26 @@ def test_method_override(emu: Emulator) -> None:
         data=b"abc",
     )
     assert overridden.status_code == 204 and overridden.headers["Upload-Offset"] == "3"
+
+
+def test_a_client_that_stops_sending_frees_the_upload(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PATCH whose client goes silent keeps the bytes that arrived; meanwhile others get 423."""
+    from compat.emulator import server
+
+    monkeypatch.setattr(server._QuietHandler, "timeout", 0.5)
+    url = create(emu, 100).headers["Location"]
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    host, port = emu.url.rsplit("//", 1)[1].split(":")
+    octets = {"Content-Type": "application/offset+octet-stream"}
+    with socket.create_connection((host, int(port))) as silent:
+        head = f"PATCH /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 100\r\nUpload-Offset: 0\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in tus(**octets).items())
+        silent.sendall(head.encode() + b"\r\n" + b"x" * 30)
+        time.sleep(0.2)
+        locked = requests.patch(url, headers=tus(Upload_Offset="0", **octets), data=b"y" * 100)
+        assert locked.status_code == 423
+        time.sleep(0.6)
+    assert requests.head(url, headers=tus()).headers["Upload-Offset"] == "30"
+    rest = requests.patch(url, headers=tus(Upload_Offset="30", **octets), data=b"z" * 70)
+    assert rest.status_code == 204 and rest.headers["Upload-Offset"] == "100"
+    assert emu.upload(url).path.read_bytes() == b"x" * 30 + b"z" * 70
