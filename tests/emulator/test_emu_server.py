@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from emu_helpers import auth
+from emu_helpers import TOKEN, auth
 
 from compat.emulator import Emulator, serve
 
@@ -75,3 +75,30 @@ def test_serve_blocks_until_stopped() -> None:
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"processing_delay": -1},
+        {"webhook_speed": 0},
+        {"max_size": -5},
+        {"upload_expiry": float("nan")},
+        {"transcripts": {"a.wav": 3}},
+        {"faults": {"rate_429": 3}},
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        Emulator(**options)  # type: ignore[arg-type]
+
+
+def test_state_endpoint_summarises_without_tokens(emu: Emulator) -> None:
+    requests.post(emu.url + "/api/v3/speech-to-text/session", json={"language": "de"}, headers=auth())
+    state = requests.get(emu.url + "/_emulator/state")
+    assert state.status_code == 200
+    body = state.json()
+    assert set(body) == {"sessions", "uploads", "webhooks", "faults"}
+    assert body["sessions"][0]["language"] == "de" and body["sessions"][0]["status"] == "new"
+    assert TOKEN not in state.text
+    assert requests.get(emu.url + "/_emulator/nothing").status_code == 404

@@ -93,3 +93,18 @@ def test_webhook_gives_up_after_the_schedule(httpserver: HTTPServer, tmp_path: P
     assert dues == pytest.approx([0.0, 0.01, 0.03, 0.08, 0.23, 0.53])  # 0, 1, 3, 8, 23, 53 min / 6000
     offsets = [at - receiver.calls[0][0] for at, _, _ in receiver.calls]
     assert offsets[-1] == pytest.approx(0.53, abs=0.25)
+
+
+def test_no_retry_once_the_session_is_deleted(httpserver: HTTPServer, tmp_path: Path) -> None:
+    receiver = Receiver(httpserver, *([500] * 10))
+    media = make_wav(tmp_path / "talk.wav", seconds=0.5)
+    hook = httpserver.url_for("/hook")
+    with Emulator(processing_delay=0.0, webhook_speed=200) as emu:
+        with V3Client(api_key=TOKEN, base_url=emu.url, store=":memory:") as client:
+            session_id = client.create_session(language="en", webhook_url=hook).session_id
+            client.upload(media, {"language": "en", "document_type": "caption", "session_id": session_id})
+            eventually(lambda: receiver.calls, timeout=5)
+            client.delete_session(session_id)
+        time.sleep(0.7)  # attempts 2 and 3 were due at 0.3 s and 0.9 s after completion
+        assert [d.attempt for d in emu.webhooks] == [1]
+    assert len(receiver.calls) == 1
