@@ -269,3 +269,15 @@ def test_a_client_that_stops_sending_frees_the_upload(emu: Emulator, monkeypatch
     rest = requests.patch(url, headers=tus(Upload_Offset="30", **octets), data=b"z" * 70)
     assert rest.status_code == 204 and rest.headers["Upload-Offset"] == "100"
     assert emu.upload(url).path.read_bytes() == b"x" * 30 + b"z" * 70
+
+
+def test_a_dropped_patch_keeps_the_bytes_received(emu: Emulator) -> None:
+    url = create(emu, 20_000).headers["Location"]
+    emu.faults.drop_patch = 1
+    octets = {"Content-Type": "application/offset+octet-stream"}
+    with pytest.raises(requests.ConnectionError):
+        requests.patch(url, headers=tus(Upload_Offset="0", **octets), data=b"a" * 20_000)
+    assert requests.head(url, headers=tus()).headers["Upload-Offset"] == "10000"  # half the body, kept
+    assert emu.faults.drop_patch == 0 and emu.faults.injected["drop_patch"] == 1
+    rest = requests.patch(url, headers=tus(Upload_Offset="10000", **octets), data=b"b" * 10_000)
+    assert rest.headers["Upload-Offset"] == "20000"
