@@ -12,6 +12,7 @@ import hmac
 import logging
 import threading
 import weakref
+from collections import OrderedDict
 from typing import Any
 
 __all__ = ["RedactingFilter", "redact", "register_secret", "token_digest"]
@@ -19,14 +20,20 @@ __all__ = ["RedactingFilter", "redact", "register_secret", "token_digest"]
 REDACTED = "<redacted>"
 
 _lock = threading.Lock()
-_secrets: set[str] = set()
+# Recently used secrets, oldest first. Bounded: a gateway serving many callers must not grow
+# without limit; a token is registered again on every request that uses it.
+MAX_SECRETS = 4096
+_secrets: OrderedDict[str, None] = OrderedDict()
 
 
 def register_secret(secret: str | None) -> None:
     """Remember ``secret`` so that :func:`redact` removes it from any text."""
     if secret and len(secret) >= 4:
         with _lock:
-            _secrets.add(secret)
+            _secrets[secret] = None
+            _secrets.move_to_end(secret)
+            while len(_secrets) > MAX_SECRETS:
+                _secrets.popitem(last=False)
 
 
 def redact(value: Any) -> Any:

@@ -195,3 +195,26 @@ def test_connection_failure_logs_hold_no_token(transport: Transport, caplog: pyt
     with pytest.raises(APIConnectionError):
         transport.request("GET", f"http://127.0.0.1:{port}/api/v3/files/{TOKEN}")
     assert_token_absent(caplog)
+
+
+def test_the_secret_register_is_bounded_and_keeps_recent_tokens() -> None:
+    from compat import redact as module
+
+    saved = module._secrets.copy()
+    try:
+        _check_bounded(module)
+    finally:
+        with module._lock:
+            module._secrets.clear()
+            module._secrets.update(saved)
+
+
+def _check_bounded(module: Any) -> None:
+    first = "first-token-0000"
+    module.register_secret(first)
+    for number in range(module.MAX_SECRETS + 10):
+        module.register_secret(f"caller-token-{number:06d}")
+    assert len(module._secrets) == module.MAX_SECRETS
+    assert module.redact(first) == first  # the oldest fell out
+    latest = f"caller-token-{module.MAX_SECRETS + 9:06d}"
+    assert module.redact(f"x {latest} y") == "x <redacted> y"
