@@ -28,6 +28,7 @@ from compat.errors import (
     UploadCancelledError,
     UploadError,
 )
+from compat.intercept import InstallHandle, install, mount
 from compat.legacy import LegacyClient, WaitTimeoutError
 from compat.staging.notice import LegacyCallError, LegacyV1Warning
 from compat.store import SQLiteStore
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "GoneError",
+    "InstallHandle",
     "InvalidRequestError",
     "LegacyCallError",
     "LegacyClient",
@@ -64,4 +66,6 @@ __all__ = [
     "V3Client",
     "WaitTimeoutError",
     "__version__",
+    "install",
+    "mount",
 ]
