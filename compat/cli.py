@@ -310,13 +310,25 @@ def _demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
             result = client.wait(session_id, timeout=60, poll_interval=0.2)
             say()
             say("final V1 result:")
-            say(json.dumps(result, indent=2))
+            say(_compact_json(result))
             say()
             say(f"V1  DELETE /api/v3/speech-to-text/session/{session_id}")
             client.delete(session_id)
     status = result["result"]["status"]
     say(f"status {status!r}: the V1 flow ran unchanged; the media went up as a resumable TUS upload.")
     return EXIT_OK if status == "done" else EXIT_ERROR
+
+
+def _compact_json(value: Any, indent: str = "") -> str:
+    """Indented JSON, but a list of plain values (a word tuple) stays on one line."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(k)}: {_compact_json(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    if isinstance(value, list) and value and any(isinstance(v, dict | list) for v in value):
+        items = [f"{inner}{_compact_json(v, inner)}" for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{indent}]"
+    return json.dumps(value)
 
 
 def _write_tone(path: Path, *, seconds: float, rate: int = 16000) -> None:
