@@ -81,7 +81,7 @@ from compat.translate import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSource
 from compat.v1 import routes
 from compat.v1.validation import UnknownFields
 from compat.v3.client import V3Client
-from compat.v3.transport import _StreamingAdapter
+from compat.v3.transport import is_internal_adapter
 
 __all__ = ["InstallHandle", "install", "mount"]
 
@@ -90,9 +90,6 @@ log = logging.getLogger("compat.intercept")
 _PATCHED = "send"  # the one attribute install() replaces, on requests.adapters.HTTPAdapter
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ITER_BUFFER = 64 * 1024  # read-ahead of a generator body; its blocks are copied, never joined
-
-# Adapters whose requests are the shim's own (media fetchers of live installations).
-_INTERNAL: weakref.WeakSet[BaseAdapter] = weakref.WeakSet()
 
 
 # The legacy URL ---------------------------------------------------------------------------------
@@ -320,7 +317,6 @@ class _Installation:
             document_type=options["document_type"],
             max_media_bytes=options["max_media_bytes"],
         )
-        _INTERNAL.update(self.translator.fetcher.session.adapters.values())
 
     def close(self) -> None:
         """Close the connection pools (a transfer still running reopens what it needs)."""
@@ -365,7 +361,7 @@ class _Slot:
 
 
 def _is_internal(adapter: HTTPAdapter) -> bool:
-    return isinstance(adapter, _StreamingAdapter) or adapter in _INTERNAL
+    return is_internal_adapter(adapter)
 
 
 def _intercepting(original: Callable[..., requests.Response], slot: _Slot) -> Callable[..., requests.Response]:

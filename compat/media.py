@@ -100,6 +100,8 @@ def _guarded_adapter(current_policy: Callable[[], AddressPolicy]) -> HTTPAdapter
         ConnectionCls = GuardedHTTPSConnection
 
     class GuardedAdapter(HTTPAdapter):
+        scriptix_compat_internal = True  # media downloads are the shim's own traffic (compat.install)
+
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
@@ -196,12 +198,17 @@ class MediaFetcher:
             if size is not None and size > self.max_bytes:
                 response.close()
                 raise refuse(400, f"Invalid data: media_source is larger than {self.max_bytes} bytes")
+            try:
+                filetype = _filetype(response, current)
+            except APIStatusError:
+                response.close()
+                raise
             response.raw.decode_content = True
             return MediaDownload(
                 url=current,
                 stream=_CappedStream(response.raw, self.max_bytes),  # type: ignore[arg-type]
                 size=size,
-                filetype=_filetype(response, current),
+                filetype=filetype,
                 filename=media_filename(url),
                 response=response,
             )
@@ -226,9 +233,16 @@ def _content_length(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+
+
 def _filetype(response: requests.Response, url: str) -> str:
+    """The media type of a download: declared audio/video, else guessed from the URL when the
+    declaration is generic; anything else (an HTML page, JSON) is not media: 415."""
     declared = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if declared.startswith(("audio/", "video/")):
         return declared
+    if declared not in GENERIC_TYPES:
+        raise refuse(415, f"Content Invalid: media_source answered {declared}, not audio or video")
     guessed, _ = mimetypes.guess_type(unquote(urlsplit(url).path))
-    return guessed or declared or "application/octet-stream"
+    return guessed if guessed and guessed.startswith(("audio/", "video/")) else "application/octet-stream"

@@ -7,7 +7,10 @@ callers; this module is the one place that turns method + path + headers + body 
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from typing import IO, Any, Literal
 
 from compat.errors import ScriptixError
 from compat.translate import Translator
-from compat.v1.validation import parse_create_body, refuse
+from compat.v1.validation import parse_create_body, refuse, require_token
 
 __all__ = ["MAX_JSON_BODY", "Operation", "V1Answer", "V1Request", "dispatch", "match", "token_of"]
 
@@ -93,12 +96,20 @@ def _content_length(request: V1Request) -> int | None:
 
 
 def _read_json_body(request: V1Request) -> bytes:
+    """The whole JSON body (a raw stream may answer a read with fewer bytes than asked), capped."""
     if request.body is None:
         return b""
-    data = request.body.read(MAX_JSON_BODY + 1)
-    if len(data) > MAX_JSON_BODY:
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_JSON_BODY:
+        block = request.body.read(MAX_JSON_BODY + 1 - size)
+        if not block:
+            break
+        parts.append(block)
+        size += len(block)
+    if size > MAX_JSON_BODY:
         raise refuse(422, f"Body Invalid: the JSON body is larger than {MAX_JSON_BODY} bytes")
-    return data
+    return b"".join(parts)
 
 
 def dispatch(translator: Translator, request: V1Request) -> V1Answer:
@@ -113,6 +124,7 @@ def dispatch(translator: Translator, request: V1Request) -> V1Answer:
     operation, session_id = found
     token = token_of(request)
     try:
+        require_token(token)  # as V1: an unauthenticated call is a 401 whatever its body
         if operation == "create_session":
             body = parse_create_body(_read_json_body(request), request.header("content-type"))
             return V1Answer(200, translator.create_session(token, body))
@@ -138,7 +150,11 @@ def dispatch(translator: Translator, request: V1Request) -> V1Answer:
         if exc.status_code is None:
             raise
         body = exc.body if isinstance(exc.body, dict) and "error" in exc.body else {"error": exc.message}
-        return V1Answer(exc.status_code, body)
+        answer = V1Answer(exc.status_code, body)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None and exc.status_code in (429, 503):
+            answer.headers["Retry-After"] = str(math.ceil(retry_after))
+        return answer
 
 
 def _align(translator: Translator, token: str | None, session_id: str, request: V1Request) -> dict[str, Any]:
@@ -147,37 +163,50 @@ def _align(translator: Translator, token: str | None, session_id: str, request: 
     content_type = request.header("content-type") or ""
     if not content_type.lower().startswith("multipart/form-data"):
         raise refuse(415, "Content Invalid: /align takes multipart/form-data with media_file and transcript_file")
+    length = _content_length(request)
     environ = {
         "REQUEST_METHOD": "POST",
         "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(_content_length(request) or ""),
+        "CONTENT_LENGTH": "" if length is None else str(length),
         "wsgi.input": request.body if request.body is not None else _empty(),
+        # Without a length (a chunked body) the parser must read to the end of the stream.
+        "wsgi.input_terminated": length is None,
     }
     from werkzeug.exceptions import HTTPException
 
     try:
-        _, _, files = parse_form_data(environ, silent=False)
+        _, form, files = parse_form_data(environ, silent=False)
     except (ValueError, HTTPException):
         raise refuse(422, "Body Invalid: the multipart body cannot be parsed") from None
-    media, transcript = files.get("media_file"), files.get("transcript_file")
-    if media is None or transcript is None:
+    media = files.get("media_file")
+    transcript = files.get("transcript_file")
+    text_field = form.get("transcript_file")
+    if media is None or (transcript is None and text_field is None):
         raise refuse(422, "Body Invalid: /align needs the parts media_file and transcript_file")
+    transcript_stream = transcript.stream if transcript is not None else io.BytesIO(str(text_field).encode())
     try:
         return translator.align(
             token,
             session_id,
             media.stream,
-            transcript.stream,
-            media_type=media.mimetype or None,
+            transcript_stream,
+            media_type=_part_type(media.mimetype, media.filename),
             media_filename=media.filename or None,
-            transcript_filename=transcript.filename or None,
+            transcript_filename=(transcript.filename if transcript is not None else None) or None,
         )
     finally:
         media.close()
-        transcript.close()
+        if transcript is not None:
+            transcript.close()
+
+
+def _part_type(declared: str | None, filename: str | None) -> str | None:
+    """A part's media type; an absent or generic one is guessed from its file name (as LegacyClient does)."""
+    if declared and declared.lower() not in ("application/octet-stream", "binary/octet-stream"):
+        return declared
+    guessed, _ = mimetypes.guess_type(filename or "")
+    return guessed or declared or None
 
 
 def _empty() -> IO[bytes]:
-    import io
-
     return io.BytesIO(b"")

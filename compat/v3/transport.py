@@ -39,7 +39,15 @@ from compat.errors import (
 )
 from compat.redact import install_log_filter, redact, register_secret
 
-__all__ = ["RequestRecord", "RetryPolicy", "Transport", "parse_retry_after", "should_retry"]
+__all__ = [
+    "INTERNAL_ADAPTER_ATTRIBUTE",
+    "RequestRecord",
+    "RetryPolicy",
+    "Transport",
+    "is_internal_adapter",
+    "parse_retry_after",
+    "should_retry",
+]
 
 log = logging.getLogger("compat.http")
 install_log_filter(log)
@@ -147,8 +155,19 @@ class RetryPolicy:
         return retry_after is not None and retry_after > self.max_retry_after
 
 
+INTERNAL_ADAPTER_ATTRIBUTE = "scriptix_compat_internal"
+"""Set to True on the adapters the shim itself sends through; ``compat.install()`` never intercepts them."""
+
+
+def is_internal_adapter(adapter: object) -> bool:
+    """Whether ``adapter`` carries the shim's own traffic (upstream V3 calls, media downloads)."""
+    return getattr(adapter, INTERNAL_ADAPTER_ATTRIBUTE, False) is True
+
+
 class _StreamingAdapter(HTTPAdapter):
     """An adapter whose connections write streamed bodies in large blocks."""
+
+    scriptix_compat_internal = True
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("blocksize", STREAM_BLOCK_SIZE)

@@ -746,6 +746,7 @@ def test_mount_needs_a_session() -> None:
 def test_the_shims_media_fetch_from_the_legacy_host_is_not_intercepted(fake: FakeV3, legacy_server: HTTPServer) -> None:
     legacy = root(legacy_server)
     media_url = f"{legacy}{SESSIONS}/abc/result"  # looks like a V1 call, but it is the shim's own download
+    legacy_server.expect_oneshot_request(f"{SESSIONS}/abc/result").respond_with_data(RAW, content_type="audio/mpeg")
     options = {**OPTIONS, "allow_private_media": True}
     with install(base_url=fake.base_url, legacy_base_url=legacy, **options):
         answer = requests.post(
