@@ -19,6 +19,8 @@ from typing import Any, TextIO
 from compat._version import __version__
 from compat.errors import ConfigurationError, ScriptixError
 from compat.formats import FORMATS, render
+from compat.staging.commands import HANDLERS as staging_commands
+from compat.staging.commands import add_commands
 
 __all__ = ["main"]
 
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--base-url", default=None, help="the Scriptix host (default: $SCRIPTIX_BASE_URL)")
     transcribe.add_argument("--allow-private-media", action="store_true", help="let a URL source be private")
     transcribe.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    add_commands(commands)
     return parser
 
 
@@ -121,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "emulator": _emulator,
         "gateway": _gateway,
         "transcribe": _transcribe,
+        **staging_commands,
     }
     try:
         return handlers[args.command](args)
