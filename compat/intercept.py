@@ -27,10 +27,10 @@ How (the design):
   ``session.get_adapter(url)`` a foreign object (whose ``max_retries`` they may set) and would
   jump ahead of adapters the application mounted itself (a test double stays in charge).
 * The shim's own upstream requests are never intercepted, even when ``base_url ==
-  legacy_base_url`` (production): they go through adapters of scriptix-compat's own transport
-  (``compat.v3.transport``'s streaming adapter, by class, so a ``V3Client`` the application uses
-  for its migrated call sites is not intercepted either) and of the translator's media fetcher
-  (by identity). Both pass straight to the original ``send``.
+  legacy_base_url`` (production): they go through adapters that carry the marker of
+  :func:`compat.v3.transport.is_internal_adapter` (the transport's streaming adapter, so a
+  ``V3Client`` the application uses for its migrated call sites is not intercepted either, and
+  the media fetcher's guarded adapter). Both pass straight to the original ``send``.
 * ``mount(session)`` mounts a shim adapter on that one session for the legacy URL prefix; requests
   to that prefix that are not V1 calls go on to the adapter the session would otherwise use.
 
