@@ -11,7 +11,18 @@
 // Routes:
 //   /api/v3/files, /api/v3/files/, /api/v3/files/<id>   -> @tus/server + @tus/file-store (DIR)
 //   PUT /sink/<name>                                     -> body streamed to DIR/sink-<name>, 204
+//   /api/v3/speech-to-text/session...                    -> a minimal Scriptix session API (below)
 //   anything else                                        -> 404
+//
+// The session API (for bench/ and tests that drive LegacyClient or the gateway against
+// this one server; sessions live in memory only, nothing is checked but the JSON):
+//   POST   /api/v3/speech-to-text/session            JSON object body (at most 64 KiB)
+//          -> 200 {"result": {"session_id": "<26 hex>", "status": "new"}}
+//   GET    /api/v3/speech-to-text/session/<id>         -> 200 {"result": {session_id, status, language, ...}}
+//   GET    /api/v3/speech-to-text/session/<id>/result  -> 200 {"result": {session_id, status, ...}}
+//   DELETE /api/v3/speech-to-text/session/<id>         -> 200 {"result": {session_id, status: "deleted"}}
+//   an id never created (or deleted) -> 404 {"error": ...}; another method -> 405;
+//   a body that is not a JSON object -> 400 {"error": ...}
 //
 // Once listening, exactly one line is printed on stdout: {"port": N}
 // Nothing else is ever written to stdout; diagnostics go to stderr
@@ -22,6 +33,7 @@
 // DIR/<id> and the upload info (length, metadata) in DIR/<id>.json, and the
 // offset is the size of the data file.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -35,6 +47,9 @@ import { Server } from '@tus/server';
 const TUS_PATH = '/api/v3/files';
 const SINK_PREFIX = '/sink/';
 const SINK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const SESSION_PATH = '/api/v3/speech-to-text/session';
+const SESSION_ITEM = /^\/([0-9a-f]{26})(\/result)?\/?$/;
+const MAX_SESSION_BODY = 64 * 1024;
 
 function fail(message) {
   process.stderr.write(`tus-server: ${message}\n`);
@@ -136,6 +151,95 @@ async function handleSink(req, res, name) {
   sendPlain(res, 204);
 }
 
+// -- the minimal session API -------------------------------------------------------------
+
+const sessions = new Map(); // session_id -> {language, created}
+
+function sendJson(res, status, value, extraHeaders = {}) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    ...extraHeaders,
+  });
+  res.end(body);
+}
+
+async function readJsonObject(req) {
+  const parts = [];
+  let size = 0;
+  for await (const part of req) {
+    // Read to the end (so the answer can be sent on a healthy connection), keep at most the limit.
+    size += part.length;
+    if (size <= MAX_SESSION_BODY) {
+      parts.push(part);
+    }
+  }
+  if (size > MAX_SESSION_BODY) {
+    return undefined;
+  }
+  if (size === 0) {
+    return {};
+  }
+  try {
+    const value = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function newSessionId() {
+  let id;
+  do {
+    id = crypto.randomBytes(13).toString('hex');
+  } while (sessions.has(id));
+  return id;
+}
+
+async function handleSession(req, res, rest) {
+  if (rest === '' || rest === '/') {
+    if (req.method !== 'POST') {
+      req.resume();
+      sendJson(res, 405, { error: 'Method Not Allowed' }, { Allow: 'POST' });
+      return;
+    }
+    const body = await readJsonObject(req);
+    if (body === undefined) {
+      sendJson(res, 400, { error: 'Invalid data: the body must be a JSON object of at most 64 KiB' });
+      return;
+    }
+    const sessionId = newSessionId();
+    sessions.set(sessionId, { language: typeof body.language === 'string' ? body.language : null });
+    sendJson(res, 200, { result: { session_id: sessionId, status: 'new' } });
+    return;
+  }
+  req.resume();
+  const found = SESSION_ITEM.exec(rest);
+  const session = found ? sessions.get(found[1]) : undefined;
+  if (session === undefined) {
+    sendJson(res, 404, { error: 'The requested session was not found' });
+    return;
+  }
+  const sessionId = found[1];
+  const isResult = found[2] !== undefined;
+  if (req.method === 'GET') {
+    const result = { session_id: sessionId, status: 'new', filename: null, media_type: null, error: null };
+    sendJson(res, 200, { result: isResult ? result : { ...result, language: session.language } });
+    return;
+  }
+  if (req.method === 'DELETE' && !isResult) {
+    sessions.delete(sessionId);
+    sendJson(res, 200, { result: { session_id: sessionId, status: 'deleted' } });
+    return;
+  }
+  sendJson(res, 405, { error: 'Method Not Allowed' }, { Allow: isResult ? 'GET' : 'GET, DELETE' });
+}
+
 async function route(req, res) {
   let pathname;
   try {
@@ -146,6 +250,10 @@ async function route(req, res) {
   }
   if (pathname === TUS_PATH || pathname.startsWith(`${TUS_PATH}/`)) {
     await tus.handle(req, res);
+    return;
+  }
+  if (pathname === SESSION_PATH || pathname.startsWith(`${SESSION_PATH}/`)) {
+    await handleSession(req, res, pathname.slice(SESSION_PATH.length));
     return;
   }
   if (pathname.startsWith(SINK_PREFIX)) {
