@@ -17,6 +17,7 @@ from typing import IO, Any, Literal
 from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
 from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
 from compat.sessions import SessionBook, SessionRecord, TransferState
+from compat.store import StoreError
 from compat.v1.models import envelope
 from compat.v1.validation import (
     UnknownFields,
@@ -154,7 +155,14 @@ class Translator:
             raise
         session_id = created.session_id
         options = request.model_dump(exclude_none=True)
-        self.sessions.remember(token, session_id, options)
+        try:
+            self.sessions.remember(token, session_id, options)
+        except StoreError:
+            # The caller will never hear of this session: leave none behind upstream.
+            if download is not None:
+                download.close()
+            self._delete_quietly(token, session_id)
+            raise
         if request.media_source is None:
             return envelope({"session_id": session_id, "status": created.status or "new"})
         if download is not None:
@@ -212,11 +220,17 @@ class Translator:
         """After a failed media transfer, leave nothing half-started upstream."""
         if isinstance(cause, UploadCancelledError):
             return
+        self._delete_quietly(token, session_id)
+        try:
+            self.sessions.forget(session_id)
+        except StoreError as exc:
+            log.warning("could not forget session %s: %s", session_id, exc)
+
+    def _delete_quietly(self, token: str, session_id: str) -> None:
         try:
             self.v3.with_token(token).delete_session(session_id)
         except ScriptixError as exc:
-            log.warning("could not delete session %s after a failed transfer: %s", session_id, exc)
-        self.sessions.forget(session_id)
+            log.warning("could not delete session %s upstream: %s", session_id, exc)
 
     def wait_for_transfers(self, timeout: float | None = None) -> bool:
         """Wait for background ``media_source`` transfers (for tests and graceful shutdown).

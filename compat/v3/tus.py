@@ -238,7 +238,9 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
                 self.endpoint.terminate(url)
             except ScriptixError as cleanup:
                 log.warning("could not terminate %s after a store failure: %s", url, cleanup)
-            raise UploadError(f"upload not started: {exc}", upload_url=None) from exc
+            raise UploadError(
+                f"upload not started: {exc}", upload_url=None, status_code=exc.status_code, body=exc.body
+            ) from exc
 
     def _forget(self) -> None:
         """Drop the finished (or terminated) upload's record; a store failure here is only logged."""
