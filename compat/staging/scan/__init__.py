@@ -1,0 +1,99 @@
+"""``scriptix-compat scan``: find the V1-only calls in a codebase, in any language, without running it.
+
+Scriptix V3 dropped three V1 calls; the scan lists every place that still makes one, with the V3
+replacement and its section of ``MIGRATION.md``:
+
+=================  ======================================================================  ==========
+operation          what is found                                                           confidence
+=================  ======================================================================  ==========
+``upload``         a ``PUT`` to ``…/speech-to-text/session/{id}`` (``x-filename``,          high
+                   ``Content-Type: audio/*``); a ``PUT`` whose URL is unknown but that
+                   sends ``x-filename``                                                     medium
+``media_source``   a create call (``POST …/speech-to-text/session``) whose JSON holds       high
+                   ``media_source``; any other ``media_source`` key in a file that
+                   mentions ``speech-to-text/session`` (not when its value is a plain
+                   label such as ``"Media source"``), a POST with one to an unknown
+                   URL, a ``create_session(…, media_source=…)`` call (LegacyClient)        medium
+``align``          a ``POST …/session/{id}/align`` with a multipart body (``files=``,       high
+                   ``FormData``, ``-F media_file=@…``, ``'multipart' =>``); without
+                   visible multipart, or ``…/align`` sending ``media_file``/
+                   ``transcript_file`` to an unknown base                                  medium
+``create_session`` ``POST …/speech-to-text/session`` itself. The call is still valid in     low
+                   V3; only its media handling changes. It is not reported in a file
+                   that already uploads with TUS (``/api/v3/files``, tusclient,
+                   tus-js-client, ``Upload-Offset`` …) and has no other V1 finding.
+=================  ======================================================================  ==========
+
+``GET …/result`` and ``DELETE …/session/{id}`` are the same in V3 and give no finding.
+
+How each language is read
+-------------------------
+
+* **Python** through its AST. An HTTP call is ``X.put/.post(url, …)`` (requests, httpx, aiohttp, a
+  ``Session``), ``X.request("PUT", url)`` / ``.request(method=…)`` (requests, httpx, urllib3,
+  ``http.client``), ``requests.Request("PUT", url)``, ``urllib.request.Request(url, …, method="PUT")``
+  (``POST`` when it has data), or any call with a ``method=`` keyword. The URL may be a literal, an
+  f-string, a concatenation, ``%``, ``.format()``, ``urljoin``, ``"/".join``, or a name (or ``self.x``)
+  assigned a string **once** in its scope (function, enclosing functions, module; a parameter of the same
+  name hides a module constant), or a local one-line helper (``def url(sid): return f"…/{sid}"``,
+  ``self._url(sid)``). Headers and bodies are read the same way (``headers=HEADERS``,
+  ``payload["media_source"] = …``). Docstrings are text, not calls. When a file does not parse, the
+  pattern rules below are used instead.
+* **JavaScript/TypeScript, PHP, shell (curl/wget/httpie), Go, Java, C#, Ruby** by pattern. The code is
+  split into statements (brackets, continuation lines, method chains, ``\\`` in shell), comments are
+  set apart, and each statement is checked for an HTTP call, its method (``method: "PUT"``,
+  ``axios.put(``, ``curl -X PUT`` / ``-T``, ``CURLOPT_CUSTOMREQUEST => 'PUT'``, ``->put(``,
+  ``http.NewRequest(http.MethodPut``, ``.PUT(``, ``PutAsync(``, ``Net::HTTP::Put.new`` …) and its URL.
+  A name assigned a session URL on an earlier line (``const url = `${BASE}/…/session/${id}```,
+  ``$ch = curl_init($url)``, ``req, _ := http.NewRequest(…)``) carries the URL, the method and the
+  headers to the statements that use it, so a request built over several statements is one finding
+  (at the line of its HTTP call; a request object's later ``send``/``Do``/``curl_exec`` adds nothing).
+
+Commented-out calls **are** reported, at ``low`` confidence: comment text that parses as a call
+(``# requests.put(url, …)``, ``// await axios.put(`${SESSIONS}/${id}`, file)``) is scanned like code.
+A comment that merely mentions an endpoint (``# PUT /api/v3/speech-to-text/session/{id}``) is not.
+
+Skipped: ``.git``, ``node_modules``, ``.venv``, ``venv``, ``__pycache__``, ``dist``, ``build`` (and tool
+caches), files over 2 MiB, binary files (a NUL byte in the first 8 KiB), ``*.min.js``, and files of other
+languages (Markdown, YAML, JSON payload files, …). Symbolic links to directories are not followed.
+A file that contains none of ``speech-to-text/session``, ``x-filename``, ``media_source`` and ``/align``
+cannot hold a finding and is counted as scanned without further analysis.
+
+Command line (``main``): ``scan PATH [--format text|json] [--fail-on-findings]``. ``json`` prints
+``{"findings": [...], "files_scanned": N}`` (sorted by file and line; ``file`` relative to PATH); ``text``
+prints ``PATH/file:line: [operation] (confidence) snippet``, an indented ``-> replacement`` line, and a
+summary. Exit status 0; 1 with ``--fail-on-findings`` when anything is found; 2 for a missing PATH or bad
+usage.
+
+>>> from compat.staging.scan import scan                           # doctest: +SKIP
+>>> for finding in scan("src/"):                                   # doctest: +SKIP
+...     print(finding.file, finding.line, finding.operation, finding.replacement)
+
+Modules: ``scanner`` (``scan``, ``scan_report``, ``scan_source``), ``model`` (``Finding``, operations,
+confidences, ``REPLACEMENTS``), ``files`` (walking, skipping, ``language_of``), ``endpoints`` (which V1
+endpoint a URL names), ``python_ast``, ``python_scopes``, ``python_values``, ``python_comments`` (Python),
+``statements``, ``patterns``, ``language_rules`` and ``languages`` (every other language), ``report``
+(text and JSON), ``cli`` (``main``, ``add_arguments``, ``run``).
+"""
+
+from compat.staging.scan.cli import add_arguments, main, run
+from compat.staging.scan.files import MAX_FILE_BYTES, SKIP_DIRS, language_of
+from compat.staging.scan.model import REPLACEMENTS, Confidence, Finding, Operation, ScanReport
+from compat.staging.scan.scanner import scan, scan_report, scan_source
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "REPLACEMENTS",
+    "SKIP_DIRS",
+    "Confidence",
+    "Finding",
+    "Operation",
+    "ScanReport",
+    "add_arguments",
+    "language_of",
+    "main",
+    "run",
+    "scan",
+    "scan_report",
+    "scan_source",
+]
