@@ -1,0 +1,250 @@
+"""The findings: what this run's own measurements say about each target, missed ones first.
+
+Every sentence here is built from figures of the same run (the tables, the server's CPU profile,
+the gateway's py-spy samples, the import steps), so a new run never carries stale explanations.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bench.common import MIB, size_label
+from bench.harness import median
+
+if TYPE_CHECKING:
+    from bench.report import RunData
+
+
+def findings(data: RunData) -> tuple[dict[str, str], list[str]]:
+    """(short finding per target key, paragraphs for the Findings section)."""
+    keyed: dict[str, str] = {}
+    text: list[str] = []
+    _uploads(data, keyed, text)
+    _memory(data, keyed, text)
+    _control(data, keyed, text)
+    _gateway(data, keyed, text)
+    if data.main_probe is not None and not data.main_probe.get("ok"):
+        text += [
+            "**A bug found on the way (compat).** A `LegacyClient` call made from a module run with "
+            "`python -m` fails under the default warning mode (`SCRIPTIX_COMPAT_WARN=once`): "
+            f"`{data.main_probe.get('error')}` (probe: `python -m bench.mainprobe`). `compat.staging.notice` "
+            "passes the caller's `module_globals` to `warnings.warn_explicit`; for `__main__` run with `-m`, "
+            "the module's loader is named after the module, not `__main__`, so `get_source('__main__')` raises "
+            "and CPython lets that escape from the warning. Fix: call `warn_explicit` without `module_globals` "
+            "when `module_globals['__name__'] == '__main__'` and its `__spec__` names another module (or catch "
+            "`ImportError` and warn again without them). The bench's workers run their code from imported "
+            "modules (`bench/worker.py`) so as not to trip it.",
+            "",
+        ]
+    return keyed, text
+
+
+def _server_busy(data: RunData, contender: str) -> float | None:
+    for profile in data.server_profile:
+        if profile.contender == contender:
+            return profile.busy_ms_per_gib
+    return None
+
+
+def _uploads(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
+    big = [size for size in data.sizes if size >= 256 * MIB]
+    if not big:
+        return
+    parts: list[str] = []
+    for size in big:
+        plain = data.uploads.of("plain-put", size)
+        patch = data.uploads.of("plain-patch", size)
+        if not plain:
+            continue
+        base = median([r.seconds for r in plain])
+        base_cpu = median([r.server_cpu_seconds for r in plain])
+        floor = median([r.seconds for r in patch]) if patch else None
+        for contender in ("compat-v3", "compat-legacy"):
+            runs = data.uploads.of(contender, size)
+            if not runs:
+                continue
+            mid = median([r.seconds for r in runs])
+            server_cpu = median([r.server_cpu_seconds for r in runs])
+            client_cpu = median([r.cpu_seconds for r in runs])
+            finding = (
+                f"Server-bound: the Node server used {server_cpu:.2f} s CPU for this upload vs {base_cpu:.2f} s for "
+                f"plain-put's (same bytes; its single JS thread is the bottleneck; the client used {client_cpu:.2f} s)"
+            )
+            if floor is not None:
+                finding += (
+                    f"; even plain-patch, one bare streaming TUS PATCH, reaches only {base / floor:.2f}x plain-put, "
+                    f"and {contender} is at {floor / mid:.2f}x plain-patch"
+                )
+            finding += (
+                ". The server's TUS PATCH path costs it more per byte than its sink (see Findings). To close: "
+                "nothing in the client's bytes path; compare against a server whose TUS path is as cheap as its "
+                "sink, or give the server its own cores; fewer, larger chunks cut the server's per-PATCH GC."
+            )
+            keyed[f"ratio:{contender}:{size}"] = finding
+        if floor is not None:
+            parts.append(f"{size_label(size)}: plain-patch {base / floor:.2f}x plain-put")
+    sink, patch_busy, compat_busy = (_server_busy(data, name) for name in ("plain-put", "plain-patch", "compat-v3"))
+    if sink and patch_busy and compat_busy:
+        profiles = {p.contender: p for p in data.server_profile}
+        tops = "; ".join(
+            f"{name}: " + ", ".join(f"`{fn}` {ms:.0f}" for fn, ms in profiles[name].top[:3])
+            for name in ("plain-put", "plain-patch", "compat-v3")
+        )
+        text += [
+            "**Upload speed is set by the server here.** The Node server (one JS thread) is busy "
+            f"{sink:.0f} ms per GiB receiving plain-put's sink PUT, {patch_busy:.0f} ms per GiB for plain-patch's "
+            f"single TUS PATCH and {compat_busy:.0f} ms per GiB for compat-v3's 50 MiB PATCHes (V8 CPU profile of "
+            "a separate server per contender, 2 uploads each; GC "
+            + ", ".join(f"{p.contender} {p.gc_ms_per_gib:.0f}" for p in data.server_profile)
+            + f" ms per GiB). Top self time, ms per GiB: {tops}. `@tus/server` 2.x hands each PATCH body "
+            "through a web-stream adapter (`onData` in Node's `internal/webstreams/adapters`) into the file "
+            "store; the sink pipes the request straight into a file. So a TUS client on this server cannot "
+            "match the sink PUT: the honest client-side comparison is with plain-patch ("
+            + ", ".join(parts)
+            + "); compat's own CPU per upload is below plain-put's (client CPU column). The remaining gap "
+            "between compat and plain-patch is per-PATCH work on the server (21 PATCHes per GiB at 50 MiB: "
+            "request set-up, upload info read, more garbage to collect) plus one round trip per chunk.",
+            "",
+        ]
+
+
+def _memory(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
+    steps = {step.label.split(" ")[0]: step for step in data.imports}
+    if not steps:
+        return
+    aiohttp = steps.get("aiohttp")
+    fernet = steps.get("cryptography.fernet")
+    compat_init = steps.get("compat/__init__")
+    v3 = steps.get("compat.v3.client")
+    requests_step = steps.get("requests")
+    peaks = {}
+    for contender in ("compat-v3", "compat-legacy"):
+        runs = [r for r in data.uploads.runs if r.contender == contender]
+        if runs:
+            peaks[contender] = (max(r.vmhwm_kib for r in runs), max(r.baseline_rss_kib for r in runs))
+    lazy = []
+    if aiohttp:
+        lazy.append(
+            f"aiohttp and asyncio (+{aiohttp.added_rss_kib / 1024:.1f} MiB RSS, {aiohttp.seconds * 1000:.0f} ms, "
+            f"{aiohttp.added_modules} modules) are loaded only because `tusclient.request` and "
+            "`tusclient.uploader` import them at module level; compat never uses tuspy's async uploader. "
+            "Closing it means not importing `tusclient.request`/`tusclient.uploader`: compat already overrides "
+            "the upload loop, the PATCH request, creation, offsets and headers, so `compat.v3.tus` can drop the "
+            "tuspy base classes (keeping its own metadata encoding), or stub the async names"
+        )
+    if fernet:
+        lazy.append(
+            f"cryptography's Fernet (+{fernet.added_rss_kib / 1024:.1f} MiB, a Rust extension) is already lazy: "
+            "it loads on the first `LegacyClient.create_session`, which is why compat-legacy peaks higher than "
+            "compat-v3; sealing the V1 options with the standard library (an HMAC-SHA256 keystream, or AES-GCM "
+            "only when cryptography is already loaded) would save it"
+        )
+    if compat_init and v3:
+        lazy.append(
+            f"`compat/__init__` importing every public name costs only +{compat_init.added_rss_kib / 1024:.1f} MiB "
+            "after V3Client's own imports: not worth making lazy for memory"
+        )
+    summary = ", ".join(
+        f"{name} peaks at {peak / 1024:.1f} MiB ({base / 1024:.1f} MiB after imports)"
+        for name, (peak, base) in peaks.items()
+    )
+    if requests_step and v3:
+        text += [
+            f"**Memory.** {summary}: the upload itself adds about a MiB (bodies are streamed in 256 KiB blocks), "
+            "so the peak is the imports. Of the baseline, the interpreter is "
+            f"{data.imports[0].rss_kib / 1024:.1f} MiB and requests (with urllib3, ssl, charset_normalizer) "
+            f"+{requests_step.added_rss_kib / 1024:.1f} MiB, which plain-put pays too. What could be lazy or "
+            "dropped: " + "; ".join(lazy) + ".",
+            "",
+        ]
+    for contender, (peak, _) in peaks.items():
+        if peak / 1024 > 64 and aiohttp:
+            keyed[f"rss:{contender}"] = (
+                f"The peak is the imports: aiohttp +{aiohttp.added_rss_kib / 1024:.1f} MiB (unused, pulled in by "
+                "tusclient)"
+                + (f", cryptography +{fernet.added_rss_kib / 1024:.1f} MiB" if fernet else "")
+                + "; see Findings, Memory."
+            )
+
+
+def _control(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
+    if not data.control or not data.control_profile:
+        return
+    timings = data.control["timings_us"]
+    added = {op: median(sides["shim"]) - median(sides["direct"]) for op, sides in timings.items()}
+    cycle = data.control_profile[0][1]
+    shares = sorted(
+        ((name, seconds / cycle) for name, seconds, _ in data.control_profile[1:] if "requests" not in name),
+        key=lambda item: -item[1],
+    )[:5]
+    shown = ", ".join(f"`{name}` {share:.0%}" for name, share in shares)
+    text += [
+        "**Control calls.** The shim adds "
+        + ", ".join(f"{value:+.0f} µs to {op}" for op, value in added.items())
+        + f" (medians). Under cProfile the largest non-HTTP shares of a create+get_result+delete cycle are {shown} "
+        "(cumulative; nested rows overlap).",
+        "",
+    ]
+    for operation, value in added.items():
+        if value > 1000:
+            keyed[f"control:{operation}"] = f"{value:.0f} µs added; largest shares under cProfile: {shown}."
+
+
+def _gateway(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
+    if not data.scaling_levels:
+        return
+    size = data.scaling_size
+    rows = []
+    for level in data.scaling_levels:
+        gateway = [r for r in data.uploads.scaling if r.mode == "gateway" and r.parallel == level]
+        direct = [r for r in data.uploads.scaling if r.mode == "direct" and r.parallel == level]
+        if not gateway or not direct:
+            continue
+        g_seconds = median([r.seconds for r in gateway])
+        d_seconds = median([r.seconds for r in direct])
+        spool = median([median(r.upstream_created_after) for r in gateway if r.upstream_created_after])
+        g_cpu = median([r.client_cpu_seconds + (r.gateway_cpu_seconds or 0.0) + r.server_cpu_seconds for r in gateway])
+        d_cpu = median([r.client_cpu_seconds + r.server_cpu_seconds for r in direct])
+        rows.append((level, g_seconds, d_seconds, spool, g_cpu, d_cpu))
+    if not rows:
+        return
+    level, g_seconds, d_seconds, spool, g_cpu, d_cpu = rows[-1]
+    cores = data.cores
+    finding = (
+        f"Store-and-forward plus CPU: at x{level} the upstream uploads start {spool:.2f} s (median) after the PUTs "
+        f"(waitress receives each body whole, into a temporary file, before the app runs), and the gateway path "
+        f"costs {g_cpu:.1f} CPU-s against {d_cpu:.1f} for the direct one ({g_cpu / (cores * g_seconds):.0%} of "
+        f"the {cores} cores busy vs {d_cpu / (cores * d_seconds):.0%}). To close: stream the PUT body into the TUS "
+        "upload as it arrives (see Findings, Gateway)."
+    )
+    keyed["scaling"] = finding
+    lines = "; ".join(
+        f"x{lv}: gateway {gs:.2f} s (upstream starts after {sp:.2f} s), direct {ds:.2f} s, CPU-s {gc:.1f} vs {dc:.1f}"
+        for lv, gs, ds, sp, gc, dc in rows
+    )
+    profile = ""
+    if data.gateway_profile:
+        groups = list(data.gateway_profile.items())
+        profile = (
+            " py-spy of the gateway: "
+            + "; ".join(
+                f"{group.split(' (')[0]}: "
+                + ", ".join(f"`{name.split(' (')[0]}` {count}" for name, count in frames[:3])
+                for group, frames in groups
+            )
+            + " samples."
+        )
+    text += [
+        f"**Gateway.** Per level ({size_label(size)} each): {lines}. Two causes. (1) Store-and-forward: waitress "
+        "reads a request body whole (spooled to a temporary file above 512 KiB) before the WSGI app is called, "
+        "so the translator's TUS upload starts only once the last byte has arrived; receive and upload do not "
+        "overlap, the server idles during the first phase and the client during the second. (2) The extra hop "
+        "costs CPU on a machine where client, gateway and server share the cores: every byte crosses loopback "
+        "twice and the disk cache twice (spool write, spool read)." + profile + " What would close it: serve the "
+        "V1 PUT with a server that passes the body on as a stream (the app runs once the headers are in: e.g. a "
+        "small raw-socket or http.server handler for that one route, or cheroot/gunicorn gthread for the app), "
+        "and let the TUS uploader take a non-seekable stream of known length chunk by chunk, keeping only the "
+        "chunk in flight (a bounded spool of one chunk) so that a failed PATCH can still be resent. Receive and "
+        "upload then overlap and nothing is written to disk twice.",
+        "",
+    ]

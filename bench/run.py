@@ -1,0 +1,352 @@
+"""The whole benchmark in one command; writes ``bench/RESULTS.md``.
+
+    .venv/bin/python bench/run.py
+
+In one run, against one loopback ``@tus/server`` (``tests/tus-server/server.mjs``, started here):
+
+1. uploads of 16 MiB, 256 MiB and 1 GiB files by ``plain-put``, ``plain-patch`` (a reference: one bare
+   TUS PATCH), ``tuspy-default``, ``tuspy-50MiB``, ``compat-v3``, ``compat-legacy`` and ``gateway`` (see
+   ``bench/contenders.py``), round-robin, each upload in a fresh process, every stored upload verified;
+2. the server's own CPU per GiB for plain-put, plain-patch and compat-v3 (V8 profiler, ``bench/serverprof.py``);
+3. control-call overhead: ``LegacyClient`` against the same V3 calls made with plain ``requests``
+   (``bench/control.py``), plus a cProfile of the shim's side;
+4. gateway scaling: 1, 4 and 16 parallel 64 MiB V1 PUTs through the gateway against the same uploads
+   made directly with ``V3Client`` in threads (``bench/scaling.py``), with each process's CPU; with
+   ``py-spy`` on ``PATH``, one extra x16 gateway run is sampled;
+5. the cost of importing the shim, step by step (``bench/imports.py``), and a probe of a legacy call
+   made from a module run with ``python -m`` (``bench/mainprobe.py``);
+
+then the targets of issue 6 (item 2) are checked and ``bench/RESULTS.md`` is written (``--output``).
+``compat/`` is copied when the run starts (``--compat worktree``, the default) or taken from a commit
+(``--compat REF``), so that edits made meanwhile do not mix into one run. Generated files live under
+``bench/data/`` (git-ignored) and are removed at the end. About 8 minutes on 2 cores. Options
+shrink a run for a quick look (``--quick``) or pick parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import DATA_DIR, MIB, REPO, TESTS_DIR, make_source, parse_size, size_label
+from bench.contenders import CONTENDERS
+from bench.control import summarize_profile
+from bench.findings import findings
+from bench.gateway import GatewayProcess
+from bench.harness import (
+    BenchError,
+    clean_env,
+    compat_root,
+    git_revision,
+    log,
+    machine_facts,
+    run_worker,
+    use_compat_root,
+)
+from bench.imports import import_steps, importtime_top
+from bench.report import RunData, render, targets
+from bench.serverprof import ServerProfile, profile_server
+from bench.uploads import Failure, UploadBench
+
+DEFAULT_SIZES = "16MiB,256MiB,1GiB"
+DEFAULT_REPEATS = {16 * MIB: 9, 256 * MIB: 7, 1024 * MIB: 5}
+PARTS = ("uploads", "server", "control", "scaling", "imports")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"file sizes (default {DEFAULT_SIZES})")
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="rounds per size (default: 9 at 16 MiB, 7 at 256 MiB, 5 at 1 GiB)"
+    )
+    parser.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated subset")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    parser.add_argument("--control-calls", type=int, default=1000, help="timed calls per operation and side")
+    parser.add_argument("--scaling-size", default="64MiB", help="size of each parallel upload (64MiB)")
+    parser.add_argument("--scaling-levels", default="1,4,16", help="parallel uploads (1,4,16)")
+    parser.add_argument("--scaling-repeat", type=int, default=3, help="rounds per level and mode (3)")
+    parser.add_argument("--quick", action="store_true", help="a quick look: 16MiB,256MiB, 2 rounds, fewer calls")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per worker (900)")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "RESULTS.md", help="the report file")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="generated files (bench/data)")
+    parser.add_argument(
+        "--compat",
+        default="worktree",
+        metavar="REF",
+        help="what compat/ is measured: `worktree` (default: the files as they are when the run starts, copied, "
+        "so edits made during the run do not mix in) or a git commit (taken with `git archive`)",
+    )
+    args = parser.parse_args(argv)
+    args.size_list = [parse_size(text) for text in args.sizes.split(",") if text.strip()]
+    args.contender_list = [name.strip() for name in args.contenders.split(",") if name.strip()]
+    args.part_list = [name.strip() for name in args.parts.split(",") if name.strip()]
+    args.level_list = [int(text) for text in args.scaling_levels.split(",") if text.strip()]
+    if args.quick:
+        args.size_list = [s for s in args.size_list if s <= 256 * MIB] or args.size_list[:1]
+        args.repeat = args.repeat or 2
+        args.control_calls = min(args.control_calls, 200)
+        args.scaling_repeat = 1
+    unknown = set(args.contender_list) - set(CONTENDERS) or set(args.part_list) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown name(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.path.insert(0, str(TESTS_DIR))
+    from tus_server import TusServer, node_ready
+
+    if not node_ready():
+        raise SystemExit("the TUS peer cannot start: need `node` on PATH and `npm ci` in tests/tus-server")
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    need = 2 * max(args.size_list, default=0) + 20 * parse_size(args.scaling_size) + 512 * MIB
+    free = shutil.disk_usage(args.data_dir).free
+    if free < need:
+        raise SystemExit(f"not enough disk space in {args.data_dir}: {free} bytes free, need about {need}")
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=args.data_dir))
+    repeats = {size: args.repeat or DEFAULT_REPEATS.get(size, 5) for size in args.size_list}
+    measured = _use_compat(args.compat, work)
+    notes: list[str] = []
+    control = None
+    control_profile: list[tuple[str, float, int]] = []
+    gateway_profile = None
+    server_profile: list[ServerProfile] = []
+    main_probe = None
+    steps = []
+    importtime = None
+    try:
+        with TusServer(work / "server") as server:
+            bench = UploadBench(server, work, timeout=args.timeout)
+            if "imports" in args.part_list:
+                log("import cost ...")
+                try:
+                    steps = import_steps()
+                    importtime = importtime_top()
+                except BenchError as exc:
+                    bench.results.failures.append(Failure("imports", str(exc)))
+            main_probe = _main_probe(server.base_url)
+            if "control" in args.part_list:
+                log("control-call overhead ...")
+                control, control_profile = _control(bench, server.base_url, work, args)
+            if "uploads" in args.part_list:
+                for size in args.size_list:
+                    bench.run_size(size, args.contender_list, repeats[size])
+            if "server" in args.part_list:
+                log("the server's CPU profile per contender ...")
+                try:
+                    server_profile = profile_server(TusServer, work, 256 * MIB)
+                except BenchError as exc:
+                    bench.results.failures.append(Failure("server profile", str(exc)))
+            if "scaling" in args.part_list:
+                scaling_size = parse_size(args.scaling_size)
+                bench.run_scaling(scaling_size, args.level_list, args.scaling_repeat)
+                gateway_profile = _profile_gateway(server, work, scaling_size, max(args.level_list), notes)
+            server_peak = _node_peak(server.pid)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    facts = machine_facts()
+    facts["compat measured"] = measured
+    facts["server peak RSS"] = server_peak
+    facts["files"] = "os.urandom data written once per size under bench/data/ (read from the page cache by all)"
+    facts["rounds"] = ", ".join(f"{size_label(size)}: {count}" for size, count in repeats.items())
+    data = RunData(
+        command=shlex.join(_command_line()),
+        facts=facts,
+        sizes=args.size_list,
+        contenders=args.contender_list,
+        repeats=repeats,
+        uploads=bench.results,
+        control=control,
+        control_profile=control_profile,
+        scaling_size=parse_size(args.scaling_size),
+        scaling_levels=args.level_list if "scaling" in args.part_list else [],
+        imports=steps,
+        importtime=importtime,
+        gateway_profile=gateway_profile,
+        duration_s=time.monotonic() - started,
+        server_profile=server_profile,
+        main_probe=main_probe,
+        cores=os.cpu_count() or 1,
+        notes=notes,
+    )
+    keyed, text = findings(data)
+    rows = targets(data, keyed)
+    report = render(data, rows, text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report, encoding="utf-8")
+    log(f"report written to {args.output} ({data.duration_s / 60:.1f} min)")
+    for row in rows:
+        log(f"  {'met ' if row.met else 'MISS'} {row.target}: {row.measured}")
+    return 1 if bench.results.failures else 0
+
+
+def _use_compat(ref: str, work: Path) -> str:
+    """Point the workers at ``ref``'s ``compat/`` (extracted under ``work``); describe what is measured."""
+    snapshot = work / "compat-src"
+    if ref == "worktree":
+        shutil.copytree(REPO / "compat", snapshot / "compat", ignore=shutil.ignore_patterns("__pycache__"))
+        use_compat_root(snapshot)
+        return f"compat/ of the working tree, copied when the run started: {git_revision()}"
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        snapshot.mkdir()
+        archive = subprocess.run(["git", "archive", commit, "compat"], cwd=REPO, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(snapshot)], input=archive.stdout, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"cannot take compat/ from {ref!r}: {exc}") from exc
+    use_compat_root(snapshot)
+    return f"compat/ of commit {commit[:12]} ({ref}), extracted with `git archive`; uncommitted edits not included"
+
+
+def _main_probe(base_url: str) -> dict[str, Any] | None:
+    """Whether a LegacyClient call from a module run with ``python -m`` works (see bench/mainprobe.py)."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.mainprobe", base_url],
+            capture_output=True,
+            text=True,
+            cwd=compat_root(),
+            env=clean_env(),
+            timeout=60,
+            check=False,
+        )
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return result
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None
+
+
+def _command_line() -> list[str]:
+    argv = list(getattr(sys, "orig_argv", [sys.executable, *sys.argv]))
+    if argv and Path(argv[0]).resolve() == Path(sys.executable).resolve():
+        argv[0] = _relative(sys.executable)
+    return [_relative(part) if part.endswith(".py") else part for part in argv]
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).absolute().relative_to(REPO))
+    except ValueError:
+        return path
+
+
+def _control(
+    bench: UploadBench, base_url: str, work: Path, args: argparse.Namespace
+) -> tuple[dict[str, object] | None, list[tuple[str, float, int]]]:
+    state = work / "control"
+    state.mkdir()
+    warmup = 50
+    common = ["--url", base_url, "--state-dir", str(state), "--warmup", str(warmup)]
+    try:
+        record = run_worker("control", [*common, "--calls", str(args.control_calls)], timeout=args.timeout)
+        record["warmup"] = warmup
+        cycles = max(100, args.control_calls // 4)
+        profile = state / "control.pstats"
+        run_worker("control", [*common, "--calls", str(cycles), "--profile", str(profile)], timeout=args.timeout)
+        return record, summarize_profile(str(profile), cycles)
+    except BenchError as exc:
+        bench.results.failures.append(Failure("control calls", str(exc)))
+        return None, []
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _profile_gateway(
+    server: Any, work: Path, size: int, level: int, notes: list[str]
+) -> dict[str, list[tuple[str, int]]] | None:
+    """Sample the gateway with py-spy during one extra (unmeasured) run of ``level`` parallel PUTs."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        notes.append("py-spy is not on PATH: the gateway was not sampled (`pip install py-spy` to add it).")
+        return None
+    source = work / "profile.wav"
+    make_source(source, size)
+    state = work / "profile"
+    raw = work / "gateway.pyspy"
+    try:
+        with GatewayProcess(server.base_url, state / "gateway") as gateway:
+            recorder = subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(gateway.pid),
+                    "--rate",
+                    "100",
+                    "--threads",
+                    "--format",
+                    "raw",
+                    "-o",
+                    str(raw),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)
+            args = ["gateway", "--url", gateway.url, "--file", str(source), "--parallel", str(level)]
+            run_worker("scaling", [*args, "--state-dir", str(state)], timeout=600)
+            recorder.send_signal(2)
+            recorder.wait(30)
+        version = subprocess.run([spy, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+        notes.append(f"gateway sampled with {version} (an extra x{level} run, not counted in the table)")
+        return _collapse(raw)
+    except (BenchError, OSError, subprocess.SubprocessError) as exc:
+        notes.append(f"py-spy sampling of the gateway failed: {exc}")
+        return None
+    finally:
+        source.unlink(missing_ok=True)
+        for path in Path(server.directory).iterdir():
+            path.unlink(missing_ok=True)
+
+
+def _collapse(raw: Path, top: int = 6) -> dict[str, list[tuple[str, int]]]:
+    """Leaf frames of py-spy's raw (collapsed) stacks, counted per thread group."""
+    groups: dict[str, dict[str, int]] = {}
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        group = (
+            "main thread (waitress event loop: reads request bodies)"
+            if "MainThread" in frames[0]
+            else ("worker threads (the app: translator, TUS upload)")
+        )
+        leaf = frames[-1]
+        name, _, where = leaf.partition(" (")
+        where = where.rstrip(")").split("site-packages/")[-1].split("/work/main/")[-1]
+        key = f"{name} ({where.rsplit(':', 1)[0]})"
+        groups.setdefault(group, {})
+        groups[group][key] = groups[group].get(key, 0) + int(count)
+    return {group: sorted(counts.items(), key=lambda item: -item[1])[:top] for group, counts in groups.items()}
+
+
+def _node_peak(pid: int | None) -> str:
+    from bench.common import proc_status_kib
+
+    if pid is None:
+        return "?"
+    try:
+        return f"{proc_status_kib('VmHWM', pid) / 1024:.0f} MiB (Node, VmHWM at the end of the run)"
+    except (OSError, RuntimeError):
+        return "?"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
