@@ -115,7 +115,8 @@ def notice(operation: str, *, via: str) -> CallSite:
             frame.f_lineno,
             module=site.module,
             registry=registry,
-            module_globals=frame.f_globals,
+            # No module_globals: with them, linecache asks the module's loader for its source, and a
+            # module run with ``python -m`` (``__name__ == "__main__"``) makes that loader raise.
         )
     return site
 

@@ -222,3 +222,25 @@ def test_a_missing_baseline_is_a_clear_error(
     with pytest.raises(ConfigurationError) as caught:
         client.create_session("en")
     assert "SCRIPTIX_COMPAT_STRICT" in str(caught.value)
+
+
+def test_a_module_run_with_python_m_warns_instead_of_failing(fake: FakeV3, tmp_path: Path) -> None:
+    package = tmp_path / "mypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "job.py").write_text(
+        "import sys\n"
+        "from compat import LegacyClient\n"
+        "client = LegacyClient(api_key=sys.argv[2], base_url=sys.argv[1], store=':memory:')\n"
+        "client.create_session('en')\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-m", "mypkg.job", fake.base_url, TOKEN],
+        cwd=tmp_path,
+        env={**os.environ, "SCRIPTIX_COMPAT_WARN": "always", "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert "LegacyV1Warning" in finished.stderr and "job.py:4" in finished.stderr
