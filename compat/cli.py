@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--processing-delay", type=float, default=1.0, help="seconds until a session is done")
     emulator.add_argument("--webhook-speed", type=float, default=1.0, help="compress the webhook retry schedule")
+    emulator.add_argument(
+        "--storage-dir", type=Path, default=None, help="keep uploaded bytes here (default: a temporary directory)"
+    )
     emulator.add_argument("--faults", default=None, help="fault settings as JSON, e.g. '{\"rate_503\": 0.1}'")
 
     gateway = commands.add_parser(
@@ -235,6 +238,7 @@ def _emulator(args: argparse.Namespace) -> int:
         processing_delay=args.processing_delay,
         webhook_speed=args.webhook_speed,
         faults=faults,
+        storage_dir=args.storage_dir,
     )
     return EXIT_OK
 
