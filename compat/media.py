@@ -31,7 +31,26 @@ __all__ = ["AddressPolicy", "MediaDownload", "MediaFetcher", "media_filename"]
 MAX_REDIRECTS = 5
 ANSWER_TIMEOUT = (10.0, 60.0)
 # Cloud metadata services that are not caught as link-local or private by the ipaddress module.
-_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
+_METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("192.0.0.192")}  # AWS IPv6, Oracle Cloud
+)
+# IPv6 prefixes whose low 32 bits are an IPv4 address a router or the host may reach.
+_IPV4_IN_LOW_BITS = (
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64, well-known prefix
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64, local use
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated)
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT)
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries: mapped, 6to4, Teredo, NAT64, compatible, translated."""
+    found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if any(ip in network for network in _IPV4_IN_LOW_BITS):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
 
 
 class MediaRefused(Exception):
@@ -46,14 +65,19 @@ class AddressPolicy:
         self.also_allow = [ipaddress.ip_network(n) for n in also_allow]
 
     def permits(self, address: str) -> bool:
+        """Whether ``address`` may be fetched: public, and so is every IPv4 address it embeds."""
         if self.allow_private:
             return True
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if any(ip in network for network in self.also_allow):
+        candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+        if isinstance(ip, ipaddress.IPv6Address):
+            candidates.extend(_embedded_ipv4(ip))
+        if any(candidate in network for candidate in candidates for network in self.also_allow):
             return True
-        return bool(ip.is_global) and not ip.is_multicast and ip not in _METADATA_ADDRESSES
+        return all(
+            candidate.is_global and not candidate.is_multicast and candidate not in _METADATA_ADDRESSES
+            for candidate in candidates
+        )
 
     def check_host(self, host: str, port: int) -> None:
         """Resolve ``host`` and refuse it unless every address it has is permitted."""

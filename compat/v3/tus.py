@@ -341,7 +341,9 @@ class ResumableUploader(Uploader):  # type: ignore[misc]
             except APIConnectionError as exc:
                 error = exc
             failures += 1
-            if failures > policy.max_retries or policy.hint_too_long(retry_after):
+            if policy.hint_too_long(retry_after):
+                raise error  # the server asks for a longer pause than allowed: its own typed error
+            if failures > policy.max_retries:
                 raise UploadError(
                     f"upload stopped at byte {self.offset} of {self.source.size} after "
                     f"{failures} failed attempts: {error}; run the same upload again to resume",
