@@ -27,7 +27,7 @@ from compat.v3.models import (
     unwrap,
 )
 from compat.v3.source import FileInput, open_source
-from compat.v3.transport import Transport
+from compat.v3.transport import AFTER_LOST_ANSWER, Transport, error_from_response
 from compat.v3.tus import ProgressCallback, ResumableUploader, TusEndpoint
 
 __all__ = ["REQUIRED_METADATA", "V3Client"]
@@ -116,9 +116,19 @@ class V3Client:
         return Transcript.model_validate(unwrap(self._json("GET", self._session_url(session_id) + "/result")))
 
     def delete_session(self, session_id: str) -> dict[str, Any]:
-        """``DELETE /api/v3/speech-to-text/session/{id}``; also cancels this client's upload for it."""
+        """``DELETE /api/v3/speech-to-text/session/{id}``; also cancels this client's upload for it.
+
+        When an earlier attempt went unanswered (a timeout, a dropped connection) and the retry hears
+        400 "already removed", that 400 is this call's own success: it answers as deleted.
+        """
         self.cancel_upload(session_id)
-        body = self._json("DELETE", self._session_url(session_id))
+        url = self._session_url(session_id)
+        response = self.transport.request("DELETE", url, token=self._token, raise_for_status=False)
+        if response.status_code == 400 and getattr(response, AFTER_LOST_ANSWER, False):
+            return {"result": {"session_id": session_id, "status": "deleted"}}
+        if response.status_code >= 400:
+            raise error_from_response(response, method="DELETE")
+        body = _parse_json(response, "DELETE", url)
         return body if isinstance(body, dict) else {}
 
     # uploads ------------------------------------------------------------------------------
@@ -208,15 +218,7 @@ class V3Client:
 
     def _json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.transport.request(method, url, token=self._token, **kwargs)
-        if not response.content:
-            return {}
-        try:
-            return response.json()
-        except ValueError:
-            raise ScriptixError(
-                f"{method} {url} answered {response.status_code} with a body that is not JSON",
-                status_code=response.status_code,
-            ) from None
+        return _parse_json(response, method, url)
 
     def _session_url(self, session_id: str) -> str:
         if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
@@ -250,6 +252,18 @@ class V3Client:
                 for key in keys:
                     if self._active.get(key) is event:
                         del self._active[key]
+
+
+def _parse_json(response: requests.Response, method: str, url: str) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        raise ScriptixError(
+            f"{method} {url} answered {response.status_code} with a body that is not JSON",
+            status_code=response.status_code,
+        ) from None
 
 
 def _encode_metadata(metadata: Mapping[str, str | bool | int]) -> dict[str, str]:

@@ -155,6 +155,9 @@ class RetryPolicy:
         return retry_after is not None and retry_after > self.max_retry_after
 
 
+AFTER_LOST_ANSWER = "scriptix_compat_after_lost_answer"
+"""Set on a response when an earlier attempt of the same call may have reached the server unanswered."""
+
 INTERNAL_ADAPTER_ATTRIBUTE = "scriptix_compat_internal"
 """Set to True on the adapters the shim itself sends through; ``compat.install()`` never intercepts them."""
 
@@ -279,6 +282,7 @@ class Transport:
         """
         method = method.upper()
         attempt = 0
+        lost_answer = False
         while True:
             attempt += 1
             try:
@@ -287,10 +291,14 @@ class Transport:
                 cause = exc.__cause__ or exc
                 if not (retry and attempt <= self.policy.max_retries and should_retry(method, error=cause)):
                     raise
+                lost_answer = lost_answer or not connection_was_not_made(cause)
                 wait = self.policy.delay(attempt)
                 log.info("%s %s failed (%s); retry %d in %.2f s", method, _path(url), exc, attempt, wait)
                 self.sleep(wait)
                 continue
+            # An earlier attempt may have been acted on without its answer reaching us: a retried
+            # DELETE then hears "already removed" for its own success (see V3Client.delete_session).
+            setattr(response, AFTER_LOST_ANSWER, lost_answer)
             status = response.status_code
             if status < 400:
                 return response
