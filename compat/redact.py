@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -94,3 +95,23 @@ def install_log_filter(logger: logging.Logger) -> None:
     if logger not in _installed:
         logger.addFilter(RedactingFilter())
         _installed.add(logger)
+
+
+class QueryRedactingFilter(logging.Filter):
+    """Removes query strings from a record's text: a caller may put a token there (``?api_key=…``).
+
+    For loggers that print request lines the shim does not write itself (``urllib3.connectionpool``
+    in the gateway, which proxies callers' requests as they are).
+    """
+
+    _QUERY = re.compile(r"\?[^\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        cleaned = self._QUERY.sub("?" + REDACTED, message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

@@ -26,12 +26,17 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import SKIP_HEADER
 
 from compat.gateway.http import LimitedInput, Reply, error_reply, header_name, wsgi_headers
-from compat.redact import install_log_filter
+from compat.redact import QueryRedactingFilter, install_log_filter
 
 __all__ = ["HOP_BY_HOP", "Proxy"]
 
 log = logging.getLogger("compat.gateway")
 install_log_filter(log)
+# urllib3 logs each proxied request line, query string included, at DEBUG: keep callers' secrets out.
+_urllib3_log = logging.getLogger("urllib3.connectionpool")
+install_log_filter(_urllib3_log)
+if not any(isinstance(f, QueryRedactingFilter) for f in _urllib3_log.filters):
+    _urllib3_log.addFilter(QueryRedactingFilter())
 
 # RFC 9110 section 7.6.1, plus the de-facto Proxy-Connection.
 HOP_BY_HOP = frozenset(

@@ -74,7 +74,8 @@ def waitress_settings(
         "threads": workers,
         "connection_limit": max(100, 4 * workers),
         "max_request_header_size": DEFAULT_MAX_HEADER,
-        "max_request_body_size": max_request_body_size,
+        # waitress refuses a body of exactly its limit (it compares with >=): the option is inclusive.
+        "max_request_body_size": max_request_body_size + 1,
         "inbuf_overflow": 512 * 1024,
         "recv_bytes": 256 * 1024,
         "outbuf_overflow": 1024 * 1024,
