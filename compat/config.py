@@ -186,8 +186,8 @@ def _check(name: str, raw: Any, source: str) -> Any:
         if not isinstance(raw, str | SecretStr):
             raise _fail(name, source, raw, "a string")
         text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
-        if not text.strip() or any(c in text for c in "\r\n\0"):
-            raise _fail(name, source, raw, "a non-empty token on one line")
+        if not text.strip() or not text.isascii() or any(c in text for c in "\r\n\0"):
+            raise _fail(name, source, raw, "a non-empty ASCII token on one line")
         return SecretStr(text.strip())
     if name == "base_url":
         text = str(raw).strip().rstrip("/")

@@ -54,7 +54,8 @@ def refuse(status: int, message: str) -> APIStatusError:
 
 def require_token(token: str | None) -> str:
     """The caller's token, or 401 as V1 answers without ``x-zoom-s2t-key``."""
-    if not token or not token.strip() or _CONTROL.search(token):
+    # A token travels in an HTTP header: printable ASCII only (anything else cannot be a Scriptix token).
+    if not token or not token.strip() or not token.isascii() or _CONTROL.search(token):
         raise refuse(401, "Unauthorized: the x-zoom-s2t-key header is missing or invalid")
     return token.strip()
 
