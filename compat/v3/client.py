@@ -27,7 +27,7 @@ from compat.v3.models import (
     unwrap,
 )
 from compat.v3.source import FileInput, open_source
-from compat.v3.transport import AFTER_LOST_ANSWER, Transport, error_from_response
+from compat.v3.transport import AFTER_LOST_ANSWER, Transport, error_from_response, parse_retry_after
 from compat.v3.tus import ProgressCallback, ResumableUploader, TusEndpoint
 
 __all__ = ["REQUIRED_METADATA", "V3Client"]
@@ -127,7 +127,8 @@ class V3Client:
         if response.status_code == 400 and getattr(response, AFTER_LOST_ANSWER, False):
             return {"result": {"session_id": session_id, "status": "deleted"}}
         if response.status_code >= 400:
-            raise error_from_response(response, method="DELETE")
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise error_from_response(response, method="DELETE", retry_after=retry_after)
         body = _parse_json(response, "DELETE", url)
         return body if isinstance(body, dict) else {}
 
