@@ -29,10 +29,12 @@ class StoreError(ScriptixError):
     """The state store could not be read or written (disk full, read-only file, lock timeout).
 
     Its ``status_code`` is 503: the shim cannot serve the call right now; the caller may retry.
+    The message names the file (for the operator); the ``body`` a caller may see does not.
     """
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status_code=503)
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        public = f"Service Unavailable: the shim's state store cannot be used ({reason or 'see its log'}); retry later"
+        super().__init__(message, status_code=503, body={"error": public})
 
 
 _SCHEMA = """
@@ -96,7 +98,7 @@ class SQLiteStore(Storage):  # type: ignore[misc]
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"the state store {self.path} cannot be used: {exc}") from exc
+                raise StoreError(f"the state store {self.path} cannot be used: {exc}", reason=str(exc)) from exc
 
     # tuspy's Storage interface
     def get_item(self, key: str) -> str | None:

@@ -90,6 +90,7 @@ def test_gateway_on_a_full_store_answers_503_v1_json_and_leaves_nothing_upstream
             assert answer.status_code == 503, f"{answer.request.method}: {answer.status_code} {answer.text}"
             assert answer.headers["Content-Type"] == "application/json"
             assert "full" in answer.json()["error"]
+            assert store.path not in answer.text, "the store's path is the operator's business, not the caller's"
         assert emu.uploads == {} and "PATCH" not in tus_requests(emu)
         assert live_sessions(emu) == [session_id], "a session no caller was told about was left upstream"
 
