@@ -1,5 +1,6 @@
 """A minimal TUS server for measuring the client: it streams PATCH bodies to disk, holding
 only 64 KiB at a time, so that it can run in its own process and never distort a memory figure.
+It also creates sessions (``POST /api/v3/speech-to-text/session``), enough for ``LegacyClient``.
 
 Run: ``python tests/sink_tus_server.py DIR`` — prints ``{"port": N}`` when listening.
 """
@@ -20,6 +21,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     directory: Path
     lengths: ClassVar[dict[str, int]] = {}
+    sessions: ClassVar[list[str]] = []
     lock = threading.Lock()
 
     def log_message(self, format: str, *args: object) -> None:
@@ -32,11 +34,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_POST(self) -> None:
+        if self.path.rstrip("/") == "/api/v3/speech-to-text/session":
+            self._create_session()
+            return
         with self.lock:
             upload_id = f"u{len(self.lengths) + 1}"
             self.lengths[upload_id] = int(self.headers["Upload-Length"])
         (self.directory / upload_id).write_bytes(b"")
         self._reply(201, {"Location": f"/api/v3/files/{upload_id}"})
+
+    def _create_session(self) -> None:
+        """Enough of the session endpoint for LegacyClient: one id per created session."""
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with self.lock:
+            session_id = f"sinksession{len(self.sessions) + 1}"
+            self.sessions.append(session_id)
+        body = json.dumps({"result": {"session_id": session_id, "status": "new"}}).encode()
+        self.send_response(200)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_HEAD(self) -> None:
         upload_id = self.path.rsplit("/", 1)[-1]

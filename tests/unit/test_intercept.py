@@ -13,8 +13,6 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -582,51 +580,12 @@ def test_each_served_call_warns_at_the_legacy_programs_line(
 
 # Memory: a generator body is streamed --------------------------------------------------------------
 
+
 # The upstream for the memory test runs in its own process: tests/sink_tus_server.py (TUS bodies go
 # to disk, 64 KiB at a time) plus session creation. The in-process fake would distort the figure: it
 # keeps bodies, and Werkzeug's dev server drains each closed connection with read(10_000_000).
-SINK_WITH_SESSIONS = """
-import json, sys
-sys.path.insert(0, sys.argv[2])
-import sink_tus_server as sink
-
-class Handler(sink._Handler):
-    def do_POST(self):
-        if self.path.rstrip("/") != "/api/v3/speech-to-text/session":
-            return super().do_POST()
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        body = json.dumps({"result": {"session_id": "sinksession1", "status": "new"}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-sink._Handler = Handler
-sys.argv = sys.argv[:2]
-sink.main()
-"""
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    directory = tmp_path / "sink"
-    directory.mkdir()
-    tests_dir = str(Path(__file__).parents[1])
-    process = subprocess.Popen(
-        [sys.executable, "-c", SINK_WITH_SESSIONS, str(directory), tests_dir], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        port = json.loads(process.stdout.readline())["port"]
-        yield f"http://127.0.0.1:{port}", directory
-    finally:
-        process.terminate()
-        process.wait(5)
-
-
-def test_a_generator_put_body_is_streamed_with_bounded_memory(sink: tuple[str, Path]) -> None:
-    sink_url, sink_dir = sink
+def test_a_generator_put_body_is_streamed_with_bounded_memory(sink_upstream: tuple[str, Path]) -> None:
+    sink_url, sink_dir = sink_upstream
     block, blocks = os.urandom(64 * 1024), 256  # 16 MiB in 64 KiB blocks
 
     def body() -> Iterator[bytes]:

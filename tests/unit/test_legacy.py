@@ -614,3 +614,24 @@ def test_an_interrupted_put_can_be_repeated_by_the_caller(fake: FakeV3, wav: Pat
     second = legacy(fake, store=store)
     assert second.upload(session_id, wav)["result"]["status"] == "uploaded"
     assert bytes(fake.only_upload().data) == wav.read_bytes()
+
+
+def test_legacy_upload_memory_does_not_grow_with_the_file(sink_upstream: tuple[str, Path], tmp_path: Path) -> None:
+    import tracemalloc
+
+    sink_url, sink_dir = sink_upstream
+    source = tmp_path / "big.wav"
+    with open(source, "wb") as out:
+        for _ in range(48):
+            out.write(os.urandom(1 << 20))
+    client = LegacyClient(api_key=TOKEN, base_url=sink_url, store=":memory:", chunk_size="16MiB")
+    session_id = client.create_session("en")["result"]["session_id"]  # before: loads what the session book needs
+    tracemalloc.start()
+    try:
+        answer = client.upload(session_id, source)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer["result"]["status"] == "uploaded"
+    assert (sink_dir / "u1").read_bytes() == source.read_bytes()
+    assert peak < 2 << 20, f"peak {peak / 2**20:.1f} MiB for a 48 MiB file in 16 MiB chunks"

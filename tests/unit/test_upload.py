@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -392,22 +389,6 @@ def test_stalled_server_does_not_repeat_a_session_creation(stalling_server: str)
 # Memory -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sink_server(tmp_path: Path) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parents[1] / "sink_tus_server.py"), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = json.loads(process.stdout.readline())["port"]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(5)
-
-
 def _write_random(path: Path, size: int) -> None:
     with open(path, "wb") as out:
         for _ in range(size // (1 << 20)):
@@ -416,12 +397,13 @@ def _write_random(path: Path, size: int) -> None:
 
 @pytest.mark.parametrize("size_mib", [8, 64])
 def test_upload_memory_does_not_grow_with_the_file_or_the_chunk(
-    sink_server: str, tmp_path: Path, size_mib: int
+    sink_upstream: tuple[str, Path], tmp_path: Path, size_mib: int
 ) -> None:
+    sink_url, sink_dir = sink_upstream
     source = tmp_path / "big.bin"
     _write_random(source, size_mib << 20)
     chunk = 32 << 20
-    with V3Client(api_key=TOKEN, base_url=sink_server, store=":memory:", chunk_size=chunk) as client:
+    with V3Client(api_key=TOKEN, base_url=sink_url, store=":memory:", chunk_size=chunk) as client:
         tracemalloc.start()
         try:
             result = client.upload(source, METADATA)
@@ -432,7 +414,7 @@ def test_upload_memory_does_not_grow_with_the_file_or_the_chunk(
     # The whole file and one chunk are 8-64 MiB and 32 MiB; the client holds a few blocks at most.
     print(f"peak {peak / 2**20:.2f} MiB")
     assert peak < 2 << 20, f"peak {peak / 2**20:.1f} MiB"
-    assert (tmp_path / "u1").read_bytes() == source.read_bytes()
+    assert (sink_dir / "u1").read_bytes() == source.read_bytes()
 
 
 # Secrets ----------------------------------------------------------------------------------
