@@ -244,3 +244,31 @@ def test_a_module_run_with_python_m_warns_instead_of_failing(fake: FakeV3, tmp_p
     )
     assert finished.returncode == 0, finished.stderr
     assert "LegacyV1Warning" in finished.stderr and "job.py:4" in finished.stderr
+
+
+def test_the_gateway_records_legacy_calls_per_client(
+    fake: FakeV3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    from compat.gateway import GatewayServer
+
+    report = tmp_path / "usage.json"
+    monkeypatch.setenv("SCRIPTIX_COMPAT_REPORT", str(report))
+    with GatewayServer(fake.base_url, store=":memory:") as gateway:
+        headers = {"x-zoom-s2t-key": TOKEN}
+        for _ in range(2):
+            created = requests.post(
+                f"{gateway.url}/api/v3/speech-to-text/session", json={"language": "en"}, headers=headers, timeout=30
+            )
+            assert created.status_code == 200
+        requests.get(
+            f"{gateway.url}/api/v3/speech-to-text/session/{created.json()['result']['session_id']}/result",
+            headers=headers,
+            timeout=30,
+        )
+    calls = {c["operation"]: c for c in compat.usage.report()["calls"]}
+    assert calls["create_session"]["count"] == 2 and calls["get_result"]["count"] == 1
+    assert calls["create_session"]["client"] == "127.0.0.1"
+    assert calls["create_session"]["file"] == "gateway:127.0.0.1"
+    assert TOKEN not in report.read_text()
