@@ -12,6 +12,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any, Literal
 
 from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
@@ -468,19 +470,11 @@ def _not_found() -> ScriptixError:
     return refuse(404, "The requested session was not found, or did not belong to the supplied token")
 
 
-class _opened:
+@contextmanager
+def _opened(file: FileInput) -> Iterator[IO[bytes]]:
     """Open a path (or pass a stream through) for the length of a ``with`` block."""
-
-    def __init__(self, file: FileInput) -> None:
-        self._file = file
-        self._handle: IO[bytes] | None = None
-
-    def __enter__(self) -> IO[bytes]:
-        if isinstance(self._file, str | os.PathLike):
-            self._handle = open(self._file, "rb")
-            return self._handle
-        return self._file
-
-    def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            self._handle.close()
+    if isinstance(file, str | os.PathLike):
+        with open(file, "rb") as handle:
+            yield handle
+    else:
+        yield file
