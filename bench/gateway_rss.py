@@ -3,9 +3,8 @@
 One run:
 
 1. writes a random file of ``--size`` bytes (1 GiB by default);
-2. starts a loopback upstream in its own process: the bench-only TUS sink of ``tests/sink_tus_server.py``
-   (PATCH bodies streamed to disk, 64 KiB at a time) plus ``POST /api/v3/speech-to-text/session``
-   (the sink has no session endpoint; this script adds one, nothing in ``tests/`` changes);
+2. starts a loopback upstream in its own process: the TUS sink ``tests/sink_tus_server.py``
+   (PATCH bodies streamed to disk, 64 KiB at a time; it also creates sessions);
 3. starts the gateway as a subprocess (``python -m compat.cli gateway ...``, default settings);
 4. creates a session through the gateway, then PUTs the file with plain
    ``requests.put(url, data=open(path, "rb"))``, as a V1 program would;
@@ -22,7 +21,6 @@ The report goes to stdout; exit status 1 when the peak is over ``--target-mib`` 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import queue
@@ -34,89 +32,26 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-MIB = 1024 * 1024
-BLOCK = 8 * MIB
-SESSIONS = "/api/v3/speech-to-text/session"
-TOKEN = "bench-token"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import (
+    MIB,
+    REPO,
+    SESSIONS_PATH,
+    TOKEN,
+    make_source,
+    parse_size,
+    proc_status_kib,
+    sha256_file,
+)
 
-def parse_size(text: str) -> int:
-    units = {"": 1, "kib": 1024, "mib": MIB, "gib": 1024 * MIB, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
-    found = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
-    if found is None or found.group(2).lower() not in units:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
-    return int(found.group(1)) * units[found.group(2).lower()]
-
-
-# the bench upstream (run with --serve-upstream DIR) ----------------------------------------------
-
-
-def serve_upstream(directory: Path) -> None:
-    """The TUS sink of tests/sink_tus_server.py plus a session endpoint; prints ``{"port": N}``."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from sink_tus_server import _Handler as SinkHandler
-
-    class Handler(SinkHandler):
-        sessions = 0
-
-        def do_POST(self) -> None:
-            if not self.path.startswith(SESSIONS):
-                super().do_POST()
-                return
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with self.lock:
-                Handler.sessions += 1
-                number = Handler.sessions
-            body = json.dumps({"result": {"session_id": f"bench{number:021d}", "status": "new"}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    Handler.directory = directory
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(json.dumps({"port": server.server_address[1]}), flush=True)
-    server.serve_forever()
-
-
-# measuring ---------------------------------------------------------------------------------------
-
-
-def status_kib(pid: int, name: str) -> int:
-    """A ``kB`` field (``VmRSS``, ``VmHWM``) of ``/proc/<pid>/status``, in KiB."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{name} not in /proc/{pid}/status")
-
-
-def write_source(path: Path, size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        left = size
-        while left:
-            block = os.urandom(min(BLOCK, left))
-            digest.update(block)
-            out.write(block)
-            left -= len(block)
-    return digest.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+SESSIONS = SESSIONS_PATH
+SINK = REPO / "tests" / "sink_tus_server.py"
 
 
 def start_gateway(upstream: str, store: Path, max_body: int) -> tuple[subprocess.Popen[str], str, list[str]]:
@@ -154,10 +89,8 @@ def run(args: argparse.Namespace) -> int:
     gateway: subprocess.Popen[str] | None = None
     try:
         print(f"writing {args.size} random bytes to {source} ...", file=sys.stderr)
-        source_sha = write_source(source, args.size)
-        upstream = subprocess.Popen(
-            [sys.executable, __file__, "--serve-upstream", str(sink_dir)], stdout=subprocess.PIPE, text=True
-        )
+        source_sha = make_source(source, args.size)
+        upstream = subprocess.Popen([sys.executable, str(SINK), str(sink_dir)], stdout=subprocess.PIPE, text=True)
         assert upstream.stdout is not None
         upstream_url = f"http://127.0.0.1:{json.loads(upstream.stdout.readline())['port']}"
         gateway, url, log = start_gateway(upstream_url, work / "state.sqlite3", max(args.size + 1, 10 * 1000**3))
@@ -165,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         created = requests.post(f"{url}{SESSIONS}", json={"language": "en"}, headers=headers, timeout=30)
         created.raise_for_status()
         session_id = created.json()["result"]["session_id"]
-        baseline_kib = status_kib(gateway.pid, "VmRSS")
+        baseline_kib = proc_status_kib("VmRSS", gateway.pid)
         first_byte_upstream: list[float] = []
 
         def watch_sink() -> None:
@@ -188,9 +121,9 @@ def run(args: argparse.Namespace) -> int:
             )
         seconds = time.monotonic() - started
         response.raise_for_status()
-        peak_kib = status_kib(gateway.pid, "VmHWM")
+        peak_kib = proc_status_kib("VmHWM", gateway.pid)
         stored = [p for p in sink_dir.iterdir() if p.stat().st_size > 0]
-        verified = len(stored) == 1 and stored[0].stat().st_size == args.size and sha256_of(stored[0]) == source_sha
+        verified = len(stored) == 1 and stored[0].stat().st_size == args.size and sha256_file(stored[0]) == source_sha
         gateway.send_signal(signal.SIGTERM)
         exit_code = gateway.wait(60)
         received = (first_byte_upstream[0] - started) if first_byte_upstream else float("nan")
@@ -225,18 +158,21 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--size", type=parse_size, default=1024 * MIB, help="bytes to PUT (default 1GiB)")
+    parser.add_argument("--size", type=_size, default=1024 * MIB, help="bytes to PUT (default 1GiB)")
     parser.add_argument("--dir", default=None, help="where to put the files (default: the temp directory)")
     parser.add_argument("--target-mib", type=float, default=150.0, help="the peak RSS to stay under (150)")
     parser.add_argument("--keep", action="store_true", help="keep the files")
     parser.add_argument("--verbose", action="store_true", help="print the gateway's log")
-    parser.add_argument("--serve-upstream", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_upstream is not None:
-        serve_upstream(args.serve_upstream)
-        return 0
     return run(args)
 
 
