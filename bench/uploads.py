@@ -169,8 +169,7 @@ class UploadBench:
                     raise BenchError(f"the gateway exited with {code} after SIGTERM")
             verified = self._verify_one(contender, size, record)
         except (BenchError, OSError, KeyError, ValueError) as exc:
-            self.results.failures.append(Failure(what, str(exc)))
-            log(f"{what}: FAILED: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}")
+            self._failed(what, exc)
             return
         finally:
             if gateway is not None:
@@ -227,6 +226,11 @@ class UploadBench:
         self._hashed.add((what, size))
         return "size+sha256"
 
+    def _failed(self, what: str, exc: Exception) -> None:
+        """Record a failed run and say so on the log (its last line of explanation)."""
+        self.results.failures.append(Failure(what, str(exc)))
+        log(f"{what}: FAILED: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}")
+
     def _clean_server(self) -> None:
         directory = Path(self.server.directory)
         if directory.is_dir():
@@ -273,8 +277,7 @@ class UploadBench:
                 raise BenchError("the gateway did not exit cleanly after SIGTERM")
             verified = self._verify_parallel(mode, level, size, record["session_ids"])
         except (BenchError, OSError, KeyError, ValueError) as exc:
-            self.results.failures.append(Failure(what, str(exc)))
-            log(f"{what}: FAILED: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}")
+            self._failed(what, exc)
             return
         finally:
             if gateway is not None:

@@ -7,7 +7,6 @@ skip them silently.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,23 +17,14 @@ TESTS_DIR = Path(__file__).resolve().parent.parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from tus_server import SERVER_DIR, TusServer, node_ready  # noqa: E402
-
-
-def require_node() -> None:
-    """Skip (locally) or fail (under CI) when the TUS peer cannot run."""
-    if node_ready():
-        return
-    reason = f"the @tus/server peer is not installed: need `node` on PATH and `npm ci` run in {SERVER_DIR}"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(reason)
+from peer_guard import require_tus_peer  # noqa: E402
+from tus_server import TusServer  # noqa: E402
 
 
 @pytest.fixture
 def tus_server(tmp_path: Path) -> Iterator[TusServer]:
     """A started :class:`TusServer` storing into ``tmp_path / "tus-data"``; always stopped."""
-    require_node()
+    require_tus_peer()
     server = TusServer(tmp_path / "tus-data")
     try:
         server.start()

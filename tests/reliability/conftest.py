@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from fake_v3 import FakeV3
 from full_matrix import FAST, FULL, KIB, Matrix, add_option, is_full
+from peer_guard import require_tus_peer
 from pytest_httpserver import HTTPServer
 from rel_helpers import TOKEN
-from tus_server import SERVER_DIR, TusServer, node_ready
+from tus_server import TusServer
 
 from compat.emulator import Emulator
 
@@ -68,10 +69,6 @@ def source(tmp_path: Path) -> tuple[Path, bytes]:
 @pytest.fixture
 def tus_peer(tmp_path: Path) -> Iterator[TusServer]:
     """The official ``@tus/server`` (it keeps uploads on disk, so they survive a restart)."""
-    if not node_ready():
-        message = f"the @tus/server peer needs `node` and `npm ci` in {SERVER_DIR}"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require_tus_peer()
     with TusServer(tmp_path / "tus-data") as server:
         yield server
