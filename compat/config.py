@@ -22,11 +22,13 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
 from compat.errors import ConfigurationError
 
-__all__ = ["DEFAULT_BASE_URL", "MEMORY_STORE", "Settings", "default_store_path"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_CLAIM_LEASE", "MEMORY_STORE", "Settings", "default_store_path"]
 
 DEFAULT_BASE_URL = "https://api.scriptix.io"
 MEMORY_STORE = ":memory:"
 """Pass as ``store`` to keep resume state in memory only (nothing survives the process)."""
+DEFAULT_CLAIM_LEASE = 30.0
+"""Seconds a session's upload claim lasts unless its holder renews it (see ``claim_lease``)."""
 
 AuthScheme = Literal["x-zoom-s2t-key", "bearer"]
 
@@ -38,6 +40,7 @@ ENVIRONMENT: dict[str, str] = {
     "max_retries": "SCRIPTIX_COMPAT_MAX_RETRIES",
     "chunk_size": "SCRIPTIX_COMPAT_CHUNK_SIZE",
     "store": "SCRIPTIX_COMPAT_STORE",
+    "claim_lease": "SCRIPTIX_COMPAT_CLAIM_LEASE",
 }
 
 _SIZE_UNITS = {
@@ -77,6 +80,9 @@ class Settings(BaseModel):
         backoff_max: the cap on one retry delay.
         max_retry_after: the longest ``Retry-After`` honoured; a longer hint is raised as an error.
         session_poll_timeout: how long ``upload`` waits for the server to name the session.
+        claim_lease: seconds the claim on a session's upload lasts in the store unless renewed; the
+            holder renews it every third of that while it lives, so only a process that died (or
+            froze) for longer loses it, and then another caller of the same token takes it over.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -94,6 +100,7 @@ class Settings(BaseModel):
     backoff_max: float = 30.0
     max_retry_after: float = 120.0
     session_poll_timeout: float = 10.0
+    claim_lease: float = DEFAULT_CLAIM_LEASE
 
     @classmethod
     def resolve(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Settings:
@@ -197,7 +204,7 @@ def _check(name: str, raw: Any, source: str) -> Any:
         if parts.query or parts.fragment or parts.username or parts.password:
             raise _fail(name, source, raw, "a plain URL (no query, fragment or credentials)")
         return text
-    if name in ("timeout", "connect_timeout", "backoff_max", "session_poll_timeout"):
+    if name in ("timeout", "connect_timeout", "backoff_max", "session_poll_timeout", "claim_lease"):
         value = _number(name, raw, source, integer=False)
         if value <= 0:
             raise _fail(name, source, raw, "a positive number of seconds")

@@ -98,7 +98,22 @@ class SQLiteStore(Storage):  # type: ignore[misc]
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"the state store {self.path} cannot be used: {exc}", reason=str(exc)) from exc
+                raise self._error(exc) from exc
+
+    def write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one ``INSERT``/``UPDATE``/``DELETE`` under the store's lock; how many rows it changed.
+
+        A conditional ``UPDATE`` that changed one row is how a caller knows it won a race against
+        every other connection to the file (SQLite runs each statement atomically).
+        """
+        with self._lock:
+            try:
+                return int(self._db.execute(sql, params).rowcount)
+            except sqlite3.OperationalError as exc:
+                raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.OperationalError) -> StoreError:
+        return StoreError(f"the state store {self.path} cannot be used: {exc}", reason=str(exc))
 
     # tuspy's Storage interface
     def get_item(self, key: str) -> str | None:

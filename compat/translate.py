@@ -18,7 +18,7 @@ from typing import IO, Any, Literal
 
 from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
 from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
-from compat.sessions import SessionBook, SessionRecord, TransferState
+from compat.sessions import Claim, SessionBook, SessionRecord, TransferState
 from compat.store import StoreError
 from compat.v1.models import envelope
 from compat.v1.validation import (
@@ -51,6 +51,7 @@ STATUS_TO_V1: dict[str, str] = {
     "error": "failed",
 }
 DEFAULT_MAX_MEDIA_BYTES = 10 * 1000**3  # the 10 GB limit of Scriptix's own upload widget
+ALREADY_UPLOADED = "Invalid data: media was already uploaded for this session"
 
 
 def normalise_status(status: Any) -> Any:
@@ -124,7 +125,7 @@ class Translator:
         media_policy: AddressPolicy | None = None,
     ) -> None:
         self.v3 = v3
-        self.sessions = SessionBook(v3.store)
+        self.sessions = SessionBook(v3.store, lease=v3.settings.claim_lease)
         self.media_source_mode = media_source_mode
         self.align_strategy = align_strategy
         self.unknown_fields = unknown_fields
@@ -167,18 +168,24 @@ class Translator:
             raise
         if request.media_source is None:
             return envelope({"session_id": session_id, "status": created.status or "new"})
+        filename = download.filename if download is not None else media_filename(request.media_source)
+        try:
+            claim = self._claim(token, session_id, filename=filename)
+        except BaseException:
+            if download is not None:
+                download.close()
+            raise
         if download is not None:
-            return self._transfer_media(token, session_id, options, download)
-        self.sessions.update(session_id, state="uploading", filename=media_filename(request.media_source))
-        self._start_background(token, session_id, options, request.media_source)
+            return self._transfer_media(token, session_id, options, download, claim)
+        self._start_background(token, session_id, options, request.media_source, claim)
         return envelope(
             {"session_id": session_id, "status": "uploading", "filename": media_filename(request.media_source)}
         )
 
     def _transfer_media(
-        self, token: str, session_id: str, options: dict[str, Any], download: MediaDownload
+        self, token: str, session_id: str, options: dict[str, Any], download: MediaDownload, claim: Claim
     ) -> dict[str, Any]:
-        self.sessions.update(session_id, state="uploading", filename=download.filename)
+        """Upload a fetched ``media_source`` under the session's claim (which this ends)."""
         try:
             metadata = tus_metadata(
                 options,
@@ -189,12 +196,15 @@ class Translator:
             )
             self.v3.with_token(token).upload(download.stream, metadata, resolve_session=False)
         except BaseException as exc:
-            self._rollback(token, session_id, exc)
+            try:
+                self._rollback(token, session_id, exc)
+            finally:
+                claim.release()
             raise
         finally:
             download.close()
         media_type = _media_kind(download.filetype)
-        self.sessions.update(session_id, state="uploaded", media_type=media_type)
+        claim.finish(media_type=media_type)
         return envelope(
             {
                 "session_id": session_id,
@@ -204,19 +214,23 @@ class Translator:
             }
         )
 
-    def _background_transfer(self, token: str, session_id: str, options: dict[str, Any], url: str) -> None:
+    def _background_transfer(
+        self, token: str, session_id: str, options: dict[str, Any], url: str, claim: Claim
+    ) -> None:
+        outcome: dict[str, Any] = {}  # how the claim ends if the transfer did not end it
         try:
-            self._transfer_media(token, session_id, options, self.fetcher.open(url))
+            self._transfer_media(token, session_id, options, self.fetcher.open(url), claim)
         except UploadCancelledError:
             pass
         except ScriptixError as exc:
-            self.sessions.update(session_id, state="failed", error=str(exc))
+            outcome = {"state": "failed", "error": str(exc)}
         except Exception as exc:  # a background thread has no caller to raise to: record it
             log.exception("media_source transfer for %s failed", session_id)
-            self.sessions.update(session_id, state="failed", error=f"media_source transfer failed: {exc}")
+            outcome = {"state": "failed", "error": f"media_source transfer failed: {exc}"}
         finally:
             with self._transfers_lock:
                 self._transfers.pop(session_id, None)
+            claim.release(**outcome)
 
     def _rollback(self, token: str, session_id: str, cause: BaseException) -> None:
         """After a failed media transfer, leave nothing half-started upstream."""
@@ -270,23 +284,24 @@ class Translator:
         media_type, name = validate_upload(content_type=content_type, filename=filename, content_length=content_length)
         record = self._owned_session(token, session_id)
         if record.state == "uploaded" or (record.state == "uploading" and self._live(session_id)):
-            raise refuse(400, "Invalid data: media was already uploaded for this session")
+            raise refuse(400, ALREADY_UPLOADED)  # the fast path; the claim below is the rule
         metadata = tus_metadata(
             record.options, session_id=session_id, filename=name, filetype=media_type, document_type=self.document_type
         )
-        self.sessions.update(session_id, state="uploading", filename=name, media_type=_media_kind(media_type))
+        claim = self._claim(token, session_id, filename=name, media_type=_media_kind(media_type))
         try:
             result = self.v3.with_token(token).upload(file, metadata, on_progress, resolve_session=False)
+            if content_length is not None and result.size != content_length:
+                log.warning(
+                    "upload for %s was %d bytes, Content-Length said %d", session_id, result.size, content_length
+                )
+            if result.size == 0:
+                self.v3.with_token(token).terminate(result.upload_url)
+                raise refuse(400, "Invalid data: the upload body is empty")
         except BaseException:
-            self.sessions.update(session_id, state=record.state)
+            claim.release()  # back to the state it had: the caller may try again at once
             raise
-        if content_length is not None and result.size != content_length:
-            log.warning("upload for %s was %d bytes, Content-Length said %d", session_id, result.size, content_length)
-        if result.size == 0:
-            self.v3.with_token(token).terminate(result.upload_url)
-            self.sessions.update(session_id, state=record.state)
-            raise refuse(400, "Invalid data: the upload body is empty")
-        self.sessions.update(session_id, state="uploaded")
+        claim.finish()
         return envelope(
             {"session_id": session_id, "status": "uploaded", "filename": name, "media_type": _media_kind(media_type)}
         )
@@ -411,31 +426,54 @@ class Translator:
         return self.v3.is_uploading(session_id)
 
     def _recover(self, token: str, record: SessionRecord) -> TransferState:
-        """A transfer marked in flight that no thread runs (the process stopped): pick it up.
+        """A transfer marked in flight that this process does not run: pick it up if its holder died.
 
-        A ``media_source`` job starts again in the background, with the caller's token (the
-        store never holds tokens, so a job resumes on its owner's next call); its TUS upload
-        continues from the server's offset. An interrupted PUT is the caller's to repeat.
+        Another process may be running it: only a claim whose lease ran out (its holder stopped
+        renewing it) is taken over, atomically, so a job never runs twice. A ``media_source`` job
+        then starts again in the background, with the caller's token (the store never holds
+        tokens, so a job resumes on its owner's next call); its TUS upload continues from the
+        server's offset. An interrupted PUT is the caller's to repeat: its session goes back to
+        the state it had.
         """
         url = record.options.get("media_source")
         if not isinstance(url, str):
-            self.sessions.update(record.session_id, state="new")
-            return "new"
-        self._start_background(token, record.session_id, record.options, url)
+            restored = self.sessions.release_lapsed(record.session_id, record.owner)
+            return restored or self._state_now(record)
+        claim = self.sessions.claim(record.session_id, record.owner, takeover_only=True)
+        if claim is None:  # alive elsewhere, or finished meanwhile
+            return self._state_now(record)
+        self._start_background(token, record.session_id, record.options, url, claim)
         return "uploading"
 
-    def _start_background(self, token: str, session_id: str, options: dict[str, Any], url: str) -> None:
+    def _state_now(self, record: SessionRecord) -> TransferState:
+        found = self.sessions.get(record.session_id)
+        return found[0].state if found else record.state
+
+    def _start_background(self, token: str, session_id: str, options: dict[str, Any], url: str, claim: Claim) -> None:
         worker = threading.Thread(
             target=self._background_transfer,
-            args=(token, session_id, options, url),
+            args=(token, session_id, options, url, claim),
             name=f"scriptix-compat-media-{session_id}",
             daemon=True,
         )
         with self._transfers_lock:
-            if session_id in self._transfers:
-                return
-            self._transfers[session_id] = worker
+            running = session_id in self._transfers
+            if not running:
+                self._transfers[session_id] = worker
+        if running:  # this process runs the job already: it keeps its own claim
+            claim.release()
+            return
         worker.start()
+
+    def _claim(self, token: str, session_id: str, *, filename: str, media_type: str | None = None) -> Claim:
+        """The session's upload claim, or the V1 400 when media is (being) uploaded by anyone."""
+        owner = self.sessions.owner_of(token)
+        claim = self.sessions.claim(session_id, owner, filename=filename, media_type=media_type)
+        if claim is None:
+            if self.sessions.get(session_id) is None:  # deleted meanwhile
+                raise _not_found()
+            raise refuse(400, ALREADY_UPLOADED)
+        return claim
 
     def _owned_session(self, token: str, session_id: str) -> SessionRecord:
         record = self.sessions.open(token, session_id)
@@ -450,9 +488,12 @@ class Translator:
             raise _not_found() from None
         if not session.language:
             raise refuse(400, "Invalid language: the session has no language; create it through the shim")
-        options = {"language": session.language}
-        self.sessions.remember(token, session_id, options)
-        return SessionRecord(session_id, self.sessions.owner_of(token), options)
+        # Adopted, never replaced: another process may have adopted it just now and hold its claim.
+        self.sessions.adopt(token, session_id, {"language": session.language})
+        adopted = self.sessions.open(token, session_id)
+        if not adopted:
+            raise _not_found()
+        return adopted
 
 
 def v1_result(transcript: Transcript, session_id: str) -> dict[str, Any]:

@@ -73,7 +73,8 @@ def test_a_media_source_job_survives_a_killed_gateway_and_finishes_on_the_owners
     if phase == "tus-upload":
         hold_second_patch(fake, release, held)
     store = tmp_path / "state.sqlite3"
-    first = GatewayProcess(fake.base_url, store, *BACKGROUND)
+    lease = {"SCRIPTIX_COMPAT_CLAIM_LEASE": "2"}  # the killed holder's claim lapses 2 s after its last renewal
+    first = GatewayProcess(fake.base_url, store, *BACKGROUND, env=lease)
     try:
         created = requests.post(
             f"{first.url}{SESSIONS}", json={"language": "en", "media_source": url}, headers=AUTH, timeout=30
@@ -88,9 +89,9 @@ def test_a_media_source_job_survives_a_killed_gateway_and_finishes_on_the_owners
     if phase == "tus-upload":
         assert 0 < len(fake.only_upload().data) < len(data)
 
-    second = GatewayProcess(fake.base_url, store, *BACKGROUND, port=first.port)
+    second = GatewayProcess(fake.base_url, store, *BACKGROUND, port=first.port, env=lease)
     try:
-        assert status_of(second, session_id) == "uploading"  # picked up by the owner's call
+        assert status_of(second, session_id) == "uploading"  # picked up by the owner's call, once the lease ran out
         with pytest.raises(requests.HTTPError) as stranger:
             status_of(second, session_id, token=OTHER)  # a stranger neither sees nor starts it
         assert stranger.value.response.status_code == 404

@@ -16,6 +16,7 @@ import hashlib
 import os
 import secrets
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -48,6 +49,7 @@ __all__ = [
     "legacy",
     "run_flow",
     "sha256",
+    "wait_for_lapsed_claim",
 ]
 
 TOKEN = "reliability-token-5c1f0e"
@@ -261,6 +263,18 @@ def bounded(seconds: float, call: Callable[[], T]) -> tuple[T | None, BaseExcept
     if worker.is_alive():
         raise AssertionError(f"the call did not return within {seconds:g} s: it hangs")
     return outcome.get("result"), outcome.get("error"), elapsed
+
+
+def wait_for_lapsed_claim(store: Path, session_id: str) -> float:
+    """Sleep until the upload claim on ``session_id`` (held by a process that was killed) has run out.
+
+    Returns when it ran out (epoch seconds, from the store).
+    """
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        [(until,)] = db.execute("SELECT claim_until FROM sessions WHERE session_id = ?", (session_id,)).fetchall()
+    assert until is not None, "the session holds no claim"
+    time.sleep(max(0.0, float(until) - time.time()) + 0.05)
+    return float(until)
 
 
 def sha256(data: bytes | Path) -> str:

@@ -3,7 +3,8 @@
 The V3Client case is in tests/integration; here the V1 path: the session was created by the
 caller, the upload goes through the translator, the process dies without any cleanup. The rerun in a
 new process (same store, same token, same call) must resume from the server's offset: one upload,
-identical bytes, only the rest sent, nothing left pending in the store.
+identical bytes, only the rest sent, nothing left pending in the store. The killed process held the
+session's upload claim: the rerun takes it over once its lease (1 s here) has run out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rel_helpers import MIB, TOKEN, assert_one_complete_upload, legacy
+from rel_helpers import MIB, TOKEN, assert_one_complete_upload, legacy, wait_for_lapsed_claim
 
 import compat
 from compat import SQLiteStore
@@ -25,11 +26,16 @@ from compat.emulator import Emulator
 CHILD = Path(__file__).with_name("legacy_child.py")
 CHUNK = 128 * 1024
 FILES = "/api/v3/files"
+LEASE = 1.0
 
 
 def run_child(args: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """Run the child on the same ``compat`` as this test (first on its path)."""
-    env = {**os.environ, "PYTHONPATH": str(Path(compat.__file__).resolve().parents[1])}
+    """Run the child on the same ``compat`` as this test (first on its path), with a claim lease of ``LEASE``."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(compat.__file__).resolve().parents[1]),
+        "SCRIPTIX_COMPAT_CLAIM_LEASE": str(LEASE),
+    }
     return subprocess.run(
         [sys.executable, str(CHILD), json.dumps(args)], capture_output=True, text=True, timeout=60, check=False, env=env
     )
@@ -59,6 +65,7 @@ def test_a_killed_legacy_upload_is_finished_by_the_next_process(
     [upload] = emu.uploads.values()
     assert not upload.complete
     assert len(SQLiteStore(store).pending_uploads()) == 1  # its URL outlived the process
+    wait_for_lapsed_claim(store, session_id)
 
     second = run_child({**args, "die_at": None})
     assert second.returncode == 0, second.stderr

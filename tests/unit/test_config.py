@@ -39,6 +39,7 @@ def test_environment_variable_names() -> None:
         "max_retries": "SCRIPTIX_COMPAT_MAX_RETRIES",
         "chunk_size": "SCRIPTIX_COMPAT_CHUNK_SIZE",
         "store": "SCRIPTIX_COMPAT_STORE",
+        "claim_lease": "SCRIPTIX_COMPAT_CLAIM_LEASE",
     }
 
 
