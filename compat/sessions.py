@@ -336,6 +336,9 @@ class _LeaseKeeper:
                     claim.renew()
                 except StoreError as exc:  # busy or full for now: the next round tries again
                     log.warning("could not renew the upload claim on session %s: %s", claim.session_id, exc)
+                except Exception:  # e.g. the store was closed: this claim cannot be renewed, it lapses
+                    log.exception("stopped renewing the upload claim on session %s", claim.session_id)
+                    self.drop(claim)
 
 
 def _migrate(store: SQLiteStore) -> None:
