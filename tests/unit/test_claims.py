@@ -466,3 +466,31 @@ def test_a_claim_on_a_store_closed_under_it_is_given_up_once_and_other_books_ren
         claim.release()
     finally:
         live.store.close()
+
+
+def test_a_session_first_seen_upstream_by_two_processes_at_once_is_still_uploaded_once(
+    fake: FakeV3, wav: Path, store_path: Path, books: list[SessionBook], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compat import V3Client
+
+    # Created outside the shim: each process learns of it upstream on its first PUT.
+    session_id = V3Client(api_key=TOKEN, base_url=fake.base_url, store=":memory:").create_session(language="en")
+    elsewhere = open_book(books, store_path)
+    elsewhere.adopt(TOKEN, session_id.session_id, {"language": "en"})
+    claim = elsewhere.claim(session_id.session_id, elsewhere.owner_of(TOKEN))  # the other process won the PUT
+    assert claim is not None
+    late = legacy(fake, store_path)
+    opened = late.translator.sessions.open
+    looks: list[int] = []
+
+    def not_there_yet(token: str, sid: str) -> Any:
+        looks.append(1)
+        return None if len(looks) == 1 else opened(token, sid)  # its first look came before the other's adopt
+
+    monkeypatch.setattr(late.translator.sessions, "open", not_there_yet)
+    with pytest.raises(BadRequestError) as refused:
+        late.upload(session_id.session_id, wav)
+    assert refused.value.body == ALREADY
+    assert fake.count("POST", "tus-create") == 0
+    assert row(store_path, session_id.session_id)["claim_holder"] == claim.holder  # not replaced by the late adopt
+    claim.release()
