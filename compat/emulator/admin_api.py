@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
+from compat import safejson
 from compat.emulator.httputil import ApiError, json_response
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def get_faults(app: EmulatorApp, request: Request) -> Response:
 def set_faults(app: EmulatorApp, request: Request) -> Response:
     """``POST /_emulator/faults`` with a JSON object of settings to change (400 if one is bad)."""
     try:
-        changes = json.loads(request.get_data(cache=False) or b"{}")
+        changes = safejson.loads(request.get_data(cache=False) or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "the body must be a JSON object of fault settings") from None
     if not isinstance(changes, dict):

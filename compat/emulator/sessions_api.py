@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from compat import safejson
 from compat.emulator.httputil import ApiError, json_response
 from compat.emulator.state import SessionRecord, iso_time
 from compat.emulator.webhooks import WebhookTarget
@@ -52,8 +52,10 @@ def _read_json(request: Request) -> dict[str, Any]:
     if (request.content_length or 0) > MAX_JSON_BYTES:
         raise ApiError(413, "Body Invalid: the body is larger than 1 MiB")
     try:
-        body = json.loads(request.get_data(cache=False) or b"")
-    except (ValueError, UnicodeDecodeError):
+        body = safejson.loads(request.get_data(cache=False) or b"")
+    except safejson.JSONDepthError as exc:
+        raise ApiError(422, f"Body Invalid: the body is {exc}") from None
+    except ValueError:  # UnicodeDecodeError included
         raise ApiError(415, "Content Invalid: the body is not JSON") from None
     if not isinstance(body, dict):
         raise ApiError(422, "Body Invalid: the body must be a JSON object")

@@ -8,13 +8,13 @@ one meanwhile is answered 423).
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
+from compat import safejson
 from compat.emulator.httputil import ApiError, ConnectionCut, copy_body, cut_connection, json_response
 from compat.emulator.metadata import MetadataError, parse_metadata
 from compat.emulator.sessions_api import NOT_FOUND
@@ -86,7 +86,7 @@ def _document_webhook(metadata: dict[str, str]) -> WebhookTarget | None:
         raw = metadata.get("document")
         if raw:
             try:
-                document = json.loads(raw)
+                document = safejson.loads(raw)
             except ValueError:
                 raise ValueError("the 'document' metadata must be a JSON object string") from None
             if not isinstance(document, dict):

@@ -19,8 +19,6 @@ status, body bytes and seconds; never headers, never tokens.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import os
 import time
@@ -36,7 +34,7 @@ from compat.redact import REDACTED, install_log_filter, redact
 from compat.staging import usage
 from compat.store import SQLiteStore
 from compat.translate import MediaSourceMode, Translator
-from compat.v1.routes import MAX_JSON_BODY, V1Request, dispatch, match, token_of
+from compat.v1.routes import V1Request, dispatch, match, prepare, token_of
 from compat.v3.client import V3Client
 
 __all__ = ["ACCESS_LOGGER", "DEFAULT_WORKERS", "HEALTH_PATH", "GatewayApp", "make_app", "v1_path"]
@@ -138,16 +136,10 @@ class GatewayApp:
         )
 
     def _v1(self, environ: dict[str, Any], method: str, path: str, headers: dict[str, str]) -> Reply:
-        body = _input(environ)
-        found = match(method, path)
-        operation: str = found[0] if found else "unknown"
-        if operation == "create_session" and body is not None:
-            raw = body.read(MAX_JSON_BODY + 1)  # dispatch refuses more than MAX_JSON_BODY itself
-            body = io.BytesIO(raw)
-            operation = _staging_name(raw)
-        usage.record_client(operation, str(environ.get("REMOTE_ADDR") or "-"))
+        call = prepare(V1Request(method, path, headers, _input(environ)))  # a create body is parsed here, once
+        usage.record_client(call.staging_name, str(environ.get("REMOTE_ADDR") or "-"))
         try:
-            answer = dispatch(self.translator, V1Request(method, path, headers, body))
+            answer = dispatch(self.translator, call)
         except UploadCancelledError:
             return error_reply(409, "Conflict: the upload was cancelled (the session was deleted meanwhile)")
         except APITimeoutError as exc:  # dispatch raises only when no upstream answer came
@@ -241,15 +233,6 @@ def _input(environ: dict[str, Any]) -> IO[bytes] | None:
         return stream  # type: ignore[no-any-return]
     raw = str(environ.get("CONTENT_LENGTH") or "0").strip()
     return LimitedInput(stream, int(raw) if raw.isdigit() else 0)  # type: ignore[return-value]
-
-
-def _staging_name(raw: bytes) -> str:
-    """The usage-report name of a create call: ``media_source`` when it asks the shim to fetch media."""
-    try:
-        fields = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return "create_session"
-    return "media_source" if isinstance(fields, dict) and fields.get("media_source") is not None else "create_session"
 
 
 def _scrub(text: str, secrets: Iterable[str | None]) -> str:

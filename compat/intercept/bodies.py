@@ -6,7 +6,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, cast
 
-__all__ = ["read_small", "stream_of"]
+__all__ = ["stream_of"]
 
 _ITER_BUFFER = 64 * 1024  # read-ahead of a generator body; its blocks are copied, never joined
 
@@ -60,18 +60,3 @@ def stream_of(body: Any) -> IO[bytes] | None:
 def _buffered(chunks: Iterable[Any]) -> IO[bytes]:
     # BufferedReader.read(n) gathers n bytes across chunks (a raw read may return one chunk only).
     return cast(IO[bytes], io.BufferedReader(_IterStream(chunks), buffer_size=_ITER_BUFFER))
-
-
-def read_small(stream: IO[bytes] | None, limit: int) -> bytes:
-    """At most ``limit + 1`` bytes of a create-session body (JSON is small; the route refuses more)."""
-    if stream is None:
-        return b""
-    parts: list[bytes] = []
-    size = 0
-    while size <= limit:
-        block = stream.read(limit + 1 - size)
-        if not block:
-            break
-        parts.append(block)
-        size += len(block)
-    return b"".join(parts)

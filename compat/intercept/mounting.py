@@ -32,7 +32,8 @@ class _MountedAdapter(HTTPAdapter):
         response = self._installation.serve(request, self)
         if response is not None:
             return response
-        return self._next_adapter(request.url or "").send(request, *args, **kwargs)
+        onward = self._installation.onward(request)
+        return self._next_adapter(onward.url or "").send(onward, *args, **kwargs)
 
     def _next_adapter(self, url: str) -> BaseAdapter:
         """The adapter ``session.get_adapter(url)`` would return without this one."""

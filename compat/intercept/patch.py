@@ -45,6 +45,7 @@ def _intercepting(original: Callable[..., requests.Response], slot: _Slot) -> Ca
             response = installation.serve(request, self)
             if response is not None:
                 return response
+            request = installation.onward(request)
         return original(self, request, *args, **kwargs)
 
     return send

@@ -66,6 +66,15 @@ class LegacyTarget:
             return path[len(self.path) :] or "/"
         return None
 
+    def rebased(self, url: str, base_url: str) -> str | None:
+        """``url`` moved onto ``base_url``: its path below the legacy base (still percent-encoded) and its
+        query, appended to ``base_url``; ``None`` if ``url`` is not the legacy URL."""
+        path = self.relative_path(url)
+        if path is None:
+            return None
+        query = urlsplit(url).query
+        return base_url.rstrip("/") + path + (f"?{query}" if query else "")
+
     @property
     def mount_prefix(self) -> str:
         """The ``Session.mount`` prefix: ends in ``/`` so ``api.scriptix.io.example`` is not matched."""

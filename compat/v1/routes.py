@@ -3,6 +3,11 @@
 Both the ``requests`` interceptor (``compat.install``) and the gateway speak HTTP to legacy
 callers; this module is the one place that turns method + path + headers + body into a
 :class:`~compat.translate.Translator` call and its answer into status + JSON.
+
+:func:`prepare` reads a request once: its operation and, for a create, its JSON body, parsed
+here and nowhere else (the staging name of the call, ``media_source`` or ``create_session``,
+comes from that one parse). :func:`dispatch` serves the prepared call. Header values are read as
+the caller meant them (:func:`header_text`): bytes that are valid UTF-8 are UTF-8, else ISO-8859-1.
 """
 
 from __future__ import annotations
@@ -20,7 +25,18 @@ from compat.errors import ScriptixError
 from compat.translate import Translator
 from compat.v1.validation import parse_create_body, refuse, require_token
 
-__all__ = ["MAX_JSON_BODY", "Operation", "V1Answer", "V1Request", "dispatch", "match", "token_of"]
+__all__ = [
+    "MAX_JSON_BODY",
+    "Operation",
+    "V1Answer",
+    "V1Call",
+    "V1Request",
+    "dispatch",
+    "header_text",
+    "match",
+    "prepare",
+    "token_of",
+]
 
 Operation = Literal["create_session", "upload", "align", "get_result", "delete"]
 
@@ -35,21 +51,76 @@ _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
 ]
 
 
+def header_text(value: str | bytes) -> str:
+    """A header value as the caller meant it: its bytes read as UTF-8 when they are valid UTF-8.
+
+    HTTP carries header values as bytes. WSGI servers hand them over decoded as ISO-8859-1 (PEP
+    3333) and ``requests`` sends a ``str`` value as its ISO-8859-1 bytes, so a ``str`` made only of
+    ISO-8859-1 characters stands for those bytes; ``bytes`` are the bytes themselves. Bytes that are
+    not valid UTF-8 stay ISO-8859-1 (``café`` sent as Latin-1 keeps its ``é``). A ``str`` with a
+    character beyond ISO-8859-1 is text already and is returned as it is.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            raw = value.encode("latin-1")
+        except UnicodeEncodeError:
+            return value
+    else:
+        raw = bytes(value)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 @dataclass
 class V1Request:
-    """A legacy caller's request, already split from whatever carried it (WSGI, ``requests``)."""
+    """A legacy caller's request, already split from whatever carried it (WSGI, ``requests``).
+
+    ``headers`` holds the values as the carrier had them (WSGI's ISO-8859-1 text, or the ``str`` or
+    ``bytes`` a ``requests`` caller set); :meth:`header` reads one through :func:`header_text`.
+    """
 
     method: str
     path: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str | bytes]
     body: IO[bytes] | None = None
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
         for key, value in self.headers.items():
             if key.lower() == wanted:
-                return value
+                return header_text(value)
         return None
+
+
+@dataclass(frozen=True)
+class V1Call:
+    """A V1 request read once by :func:`prepare`: its operation, session id and, for a create, its body.
+
+    ``body`` is the parsed JSON of a create call (``None`` otherwise, or when it could not be
+    used); ``refusal`` is why a create body could not be used (not JSON, too large, too deep), raised
+    by :func:`dispatch` after the token check, as V1 answers 401 before looking at a body.
+    """
+
+    request: V1Request
+    operation: Operation
+    session_id: str | None
+    body: Any = None
+    refusal: ScriptixError | None = None
+
+    @property
+    def staging_name(self) -> str:
+        """The name the staging toolkit gives the call: a create with ``media_source`` is its own operation."""
+        if (
+            self.operation == "create_session"
+            and isinstance(self.body, Mapping)
+            and self.body.get("media_source") is not None
+        ):
+            return "media_source"
+        return self.operation
 
 
 @dataclass
@@ -112,22 +183,43 @@ def _read_json_body(request: V1Request) -> bytes:
     return b"".join(parts)
 
 
-def dispatch(translator: Translator, request: V1Request) -> V1Answer:
-    """Serve one V1 request; a refusal or an upstream answer becomes a V1 status and error JSON.
+def prepare(request: V1Request) -> V1Call:
+    """Read a V1 request once: its operation and session id, and a create call's body, parsed.
 
-    Raises only when there was no upstream answer at all (a :class:`compat.ScriptixError` with
-    ``status_code`` ``None``): each front end reports that in its own way (502, ``ConnectionError``).
+    A create body that cannot be used is not an exception here: it is kept as the call's
+    ``refusal`` for :func:`dispatch` to answer. Raises :class:`ValueError` for a request that is not
+    a V1 call at all (see :func:`match`).
     """
     found = match(request.method, request.path)
     if found is None:
         raise ValueError(f"not a V1 call: {request.method} {request.path}")
     operation, session_id = found
+    if operation != "create_session":
+        return V1Call(request, operation, session_id)
+    try:
+        body = parse_create_body(_read_json_body(request), request.header("content-type"))
+    except ScriptixError as refusal:
+        return V1Call(request, operation, session_id, refusal=refusal)
+    return V1Call(request, operation, session_id, body=body)
+
+
+def dispatch(translator: Translator, call: V1Call | V1Request) -> V1Answer:
+    """Serve one V1 call (a :class:`V1Request` goes through :func:`prepare` first); a refusal or an
+    upstream answer becomes a V1 status and error JSON.
+
+    Raises only when there was no upstream answer at all (a :class:`compat.ScriptixError` with
+    ``status_code`` ``None``): each front end reports that in its own way (502, ``ConnectionError``).
+    """
+    if isinstance(call, V1Request):
+        call = prepare(call)
+    request, operation, session_id = call.request, call.operation, call.session_id
     token = token_of(request)
     try:
         require_token(token)  # as V1: an unauthenticated call is a 401 whatever its body
         if operation == "create_session":
-            body = parse_create_body(_read_json_body(request), request.header("content-type"))
-            return V1Answer(200, translator.create_session(token, body))
+            if call.refusal is not None:
+                raise call.refusal
+            return V1Answer(200, translator.create_session(token, call.body))
         if operation == "upload":
             length = _content_length(request)
             return V1Answer(

@@ -8,7 +8,6 @@ accepted, 422 for a body that is well-formed JSON but not a valid V1 body. Every
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from compat import safejson
 from compat.errors import APIStatusError, error_for_status
 from compat.v1.models import CreateDocument, CreateSessionRequest
 
@@ -68,13 +68,19 @@ def validate_session_id(session_id: Any) -> str:
 
 
 def parse_create_body(raw: bytes | str | None, content_type: str | None) -> Any:
-    """Decode a create-session request body as V1 did: JSON only (415), well-formed (422)."""
+    """Decode a create-session request body as V1 did: JSON only (415), well-formed (422).
+
+    A body nested deeper than :data:`compat.safejson.MAX_DEPTH` levels is refused (422) before it
+    is parsed: no V1 body needs more than three, and deeper ones would make the parser recurse.
+    """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         raise refuse(415, "Content Invalid: the body must be JSON with Content-Type: application/json")
     try:
-        return json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
+        return safejson.loads(raw or b"")
+    except safejson.JSONDepthError as exc:
+        raise refuse(422, f"Body Invalid: the body is {exc}") from None
+    except ValueError:  # UnicodeDecodeError included
         raise refuse(422, "Body Invalid: the body is not valid JSON") from None
 
 

@@ -212,9 +212,10 @@ def test_when_legacy_url_is_the_upstream_the_shims_own_calls_are_not_intercepted
     served: list[str] = []
     dispatch = routes.dispatch
 
-    def spy(translator: Any, request: routes.V1Request) -> routes.V1Answer:
+    def spy(translator: Any, call: routes.V1Call | routes.V1Request) -> routes.V1Answer:
+        request = call.request if isinstance(call, routes.V1Call) else call
         served.append(f"{request.method} {request.path}")
-        return dispatch(translator, request)
+        return dispatch(translator, call)
 
     monkeypatch.setattr(routes, "dispatch", spy)
     with install(base_url=fake.base_url, legacy_base_url=fake.base_url, **OPTIONS):
@@ -256,8 +257,10 @@ def test_mount_serves_one_session_only_and_unmounts_cleanly(fake: FakeV3, wav: P
     try:
         run = transcribe(legacy, TOKEN, wav, http=session)
         assert legacy_server.log == []
-        # Not V1, through the mounted session: goes on to the session's own adapter, untouched.
-        assert session.get(f"{legacy}/api/v3/files/x", headers=v1_headers()).text == RAW
+        # Not V1, through the mounted session: goes on to the session's own adapter, sent to the
+        # shim's upstream (base_url), not to the legacy host.
+        session.get(f"{legacy}/api/v3/files/x?q=1", headers=v1_headers())
+        assert fake.requests[-1][:2] == ("GET", "tus-info")
         # Module-level requests and other sessions are untouched.
         create: dict[str, Any] = {"json": {"language": "en"}, "headers": v1_headers()}
         assert requests.post(f"{legacy}{SESSIONS}", **create).text == RAW
@@ -267,11 +270,11 @@ def test_mount_serves_one_session_only_and_unmounts_cleanly(fake: FakeV3, wav: P
         handle.uninstall()
     assert_golden_run(run)
     assert fake.v1_calls == []
-    assert [r.path for r, _ in legacy_server.log] == ["/api/v3/files/x", SESSIONS, SESSIONS]
+    assert [r.path for r, _ in legacy_server.log] == [SESSIONS, SESSIONS]
     assert list(session.adapters.items()) == adapters_before
     assert session.post(f"{legacy}{SESSIONS}", json={"language": "en"}, headers=v1_headers()).text == RAW
     assert not handle.installed
-    assert own.urls == [f"{legacy}/api/v3/files/x", f"{legacy}{SESSIONS}"]
+    assert own.urls == [f"{fake.base_url}/api/v3/files/x?q=1", f"{legacy}{SESSIONS}"]
 
 
 def test_mount_puts_back_an_adapter_mounted_at_the_same_prefix(fake: FakeV3) -> None:
@@ -367,20 +370,26 @@ PASS_THROUGH = [
 
 
 @pytest.mark.parametrize(("method", "path"), PASS_THROUGH, ids=[f"{m} {p}" for m, p in PASS_THROUGH])
-def test_non_v1_requests_to_the_legacy_url_pass_through_untouched(
-    fake: FakeV3, legacy_server: HTTPServer, method: str, path: str
+@pytest.mark.parametrize("upstream", ["the legacy URL", "elsewhere"])
+def test_non_v1_requests_to_the_legacy_url_go_unchanged_to_the_shims_upstream(
+    legacy_server: HTTPServer, method: str, path: str, upstream: str
 ) -> None:
+    """Production (``base_url`` is the legacy URL): untouched. A test's upstream (an emulator): the
+    same request, its path below the legacy prefix and its query moved onto ``base_url``."""
     legacy = root(legacy_server) + "/scriptix"  # a legacy URL with a path prefix
-    with install(base_url=fake.base_url, legacy_base_url=legacy, **OPTIONS):
+    elsewhere = upstream == "elsewhere"
+    base_url = f"http://localhost:{legacy_server.port}/v3root" if elsewhere else legacy
+    with install(base_url=base_url, legacy_base_url=legacy, **OPTIONS):
         answer = requests.request(
             method, f"{legacy}{path}?q=1", data=b"payload", headers=v1_headers(**{"X-Custom": "kept"})
         )
     assert (answer.status_code, answer.text) == (200, RAW)
-    (arrived, _), *_ = legacy_server.log
-    assert (arrived.method, arrived.path, arrived.query_string) == (method, f"/scriptix{path}", b"q=1")
+    [(arrived, _)] = legacy_server.log
+    expected = f"/v3root{path}" if elsewhere else f"/scriptix{path}"
+    assert (arrived.method, arrived.path, arrived.query_string) == (method, expected, b"q=1")
+    assert arrived.host == (f"localhost:{legacy_server.port}" if elsewhere else f"127.0.0.1:{legacy_server.port}")
     assert arrived.get_data() == b"payload"
     assert arrived.headers["X-Custom"] == "kept" and arrived.headers["x-zoom-s2t-key"] == TOKEN
-    assert fake.requests == []
 
 
 def test_v1_calls_to_another_url_pass_through_untouched(fake: FakeV3, legacy_server: HTTPServer) -> None:
