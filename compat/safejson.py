@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
@@ -32,9 +33,8 @@ _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 class JSONDepthError(ValueError):
     """A JSON document nested deeper than allowed."""
 
-    def __init__(self, depth: int, limit: int) -> None:
-        super().__init__(f"JSON nested {depth} levels deep; at most {limit} are allowed")
-        self.depth = depth
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"JSON nested more than {limit} levels deep")
         self.limit = limit
 
 
@@ -44,10 +44,15 @@ def nesting(text: str) -> int:
     Exact for valid JSON. For invalid JSON it is at least the depth a parser reaches before it
     finds the error, so a document that passes the check cannot take a parser deeper.
     """
+    return max(_depths(text))
+
+
+def _depths(text: str) -> Iterator[int]:
+    """The depth after each bracket outside strings, from 0."""
     # Escapes go first (so no quote inside a string is left escaped), then whole strings, then all
     # that is not a bracket: three linear passes in C, and no pattern here can backtrack.
     brackets = _NOT_BRACKET.sub("", _STRING.sub("", _ESCAPE.sub("", text)))
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+    return accumulate(map(_STEP.__getitem__, brackets), initial=0)
 
 
 def loads(raw: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -61,10 +66,9 @@ def loads(raw: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
     if not isinstance(raw, str):
         raw = bytes(raw)
         raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
-    if raw.count("[") + raw.count("{") > max_depth:  # cheap: only a document this big can be too deep
-        depth = nesting(raw)
-        if depth > max_depth:
-            raise JSONDepthError(depth, max_depth)
+    # Cheap first: only a document with that many brackets can be too deep; then stop at the first too deep.
+    if raw.count("[") + raw.count("{") > max_depth and any(depth > max_depth for depth in _depths(raw)):
+        raise JSONDepthError(max_depth)
     return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
 
 

@@ -11,7 +11,8 @@ from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
 
 from compat import LegacyClient
-from compat.v1.routes import V1Request, dispatch, match, token_of
+from compat.safejson import MAX_DEPTH
+from compat.v1.routes import V1Call, V1Request, dispatch, header_text, match, prepare, token_of
 
 TOKEN = "routes-token"
 SESSIONS = "/api/v3/speech-to-text/session"
@@ -138,3 +139,50 @@ def test_media_source_that_is_not_media_is_415(fake: FakeV3) -> None:
         assert fake.only_upload().metadata["filetype"] == "application/octet-stream"
     finally:
         media.stop()
+
+
+# Header values as the caller meant them; one read of a create body ---------------------------------
+
+HEADER_TEXT = [
+    ("talk.wav", "talk.wav"),  # ASCII, as is
+    ("日本 talk.wav".encode(), "日本 talk.wav"),  # UTF-8 bytes (requests)
+    ("日本 talk.wav".encode().decode("latin-1"), "日本 talk.wav"),  # the same bytes as WSGI hands them over
+    ("café.wav".encode("latin-1"), "café.wav"),  # not UTF-8: ISO-8859-1
+    ("café.wav", "café.wav"),  # a Latin-1 str (requests sends it as ISO-8859-1 bytes)
+    ("日本 talk.wav", "日本 talk.wav"),  # text beyond Latin-1: already text
+    (b"\xc3", "\xc3"),  # a cut UTF-8 sequence: ISO-8859-1
+]
+
+
+@pytest.mark.parametrize(("value", "meant"), HEADER_TEXT)
+def test_header_text_reads_valid_utf8_bytes_as_utf8(value: str | bytes, meant: str) -> None:
+    assert header_text(value) == meant
+    assert V1Request("PUT", SESSIONS + "/x", {"X-Filename": value}).header("x-filename") == meant
+
+
+def test_prepare_parses_a_create_body_once_and_names_media_source_calls() -> None:
+    def call(body: bytes, content_type: str = "application/json") -> V1Call:
+        headers = {"x-zoom-s2t-key": TOKEN, "content-type": content_type}
+        return prepare(V1Request("POST", SESSIONS, headers, io.BytesIO(body)))
+
+    plain = call(b'{"language": "en"}')
+    assert (plain.body, plain.refusal, plain.staging_name) == ({"language": "en"}, None, "create_session")
+    fetching = call(b'{"language": "en", "media_source": "https://m.example/a.mp3"}')
+    assert fetching.staging_name == "media_source"
+    for refused, status in ((call(b"[" * 100), 422), (call(b"{"), 422), (call(b"{}", "text/plain"), 415)):
+        assert refused.body is None and refused.staging_name == "create_session"
+        assert refused.refusal is not None and refused.refusal.status_code == status
+    upload = prepare(V1Request("PUT", SESSIONS + "/abc", {}, io.BytesIO(b"RIFF")))
+    assert (upload.operation, upload.session_id, upload.body, upload.staging_name) == ("upload", "abc", None, "upload")
+    with pytest.raises(ValueError):
+        prepare(V1Request("GET", SESSIONS + "/abc", {}))
+
+
+def test_a_refused_create_body_is_answered_after_the_token_check(client: LegacyClient, fake: FakeV3) -> None:
+    deep = prepare(V1Request("POST", SESSIONS, {"content-type": "application/json"}, io.BytesIO(b"[" * 100)))
+    assert dispatch(client.translator, deep).status == 401
+    authorized = V1Request("POST", SESSIONS, {"x-zoom-s2t-key": TOKEN, "content-type": "application/json"})
+    authorized.body = io.BytesIO(b"[" * 100)
+    answer = dispatch(client.translator, authorized)
+    assert answer.status == 422 and f"nested more than {MAX_DEPTH} levels" in answer.body["error"]
+    assert fake.requests == []
