@@ -14,7 +14,13 @@ What is intercepted: the five V1 calls (create session, PUT upload, ``/align``, 
 upstream error is a response with that status and the V1 error JSON (``raise_for_status()`` raises as
 before). When no answer came from upstream at all, the caller gets the
 :class:`requests.ConnectionError` / :class:`requests.Timeout` plain ``requests`` would have raised.
-Everything else, including every other path on the legacy host, goes to the network untouched.
+Everything else goes to the network unchanged. A request to the legacy URL that is not a V1 call
+goes where the shim's own calls go: to the legacy host itself when ``base_url`` is the legacy URL
+(production, the default), else to ``base_url`` (an emulator in a test, a staging host), as the
+gateway proxies to its upstream: same method, headers and body, the path below the legacy prefix
+and the query appended to ``base_url`` (:meth:`Installation.onward
+<compat.intercept.installation.Installation.onward>`). So a test that points the shim at an emulator
+never sends the caller's token to production. Requests to any other URL are left alone.
 
 How (the design):
 
@@ -22,7 +28,8 @@ How (the design):
   Every HTTP(S) request of every ``requests.Session`` (those made before or after ``install()``,
   and the throw-away session ``requests.post(...)`` creates per call) ends in ``HTTPAdapter.send``
   with the fully prepared request (method, URL, headers, body). The wrapper serves it when it is a
-  V1 call to the legacy URL and otherwise calls the original ``send`` with the same arguments.
+  V1 call to the legacy URL and otherwise calls the original ``send`` with the same arguments
+  (with the request moved onto ``base_url`` when it was for the legacy URL and ``base_url`` is elsewhere).
   ``Session.get_adapter`` is left alone on purpose: wrapping it would hand every caller of
   ``session.get_adapter(url)`` a foreign object (whose ``max_retries`` they may set) and would
   jump ahead of adapters the application mounted itself (a test double stays in charge).

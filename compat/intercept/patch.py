@@ -90,7 +90,10 @@ def install(
     """Serve V1 calls made with ``requests`` (any session, and ``requests.post(...)`` & co.) on V3.
 
     ``legacy_base_url`` is where the legacy code sends its V1 calls (``https://api.scriptix.io``);
-    ``base_url`` is the shim's upstream (default: the same host, from ``SCRIPTIX_BASE_URL`` if set).
+    ``base_url`` is the shim's upstream (default: the same host, from ``SCRIPTIX_BASE_URL`` if set);
+    when it differs from ``legacy_base_url``, requests to the legacy URL that are not V1 calls are sent
+    to ``base_url`` too (same method, headers, body, path below the prefix and query), never to the
+    legacy host.
     The other options are :class:`compat.LegacyClient`'s, plus any :class:`compat.Settings` field
     (``connect_timeout``, ``backoff_base``, ...); there is no ``api_key``: each request brings its token.
 
