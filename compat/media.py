@@ -5,7 +5,9 @@ be public: loopback, private, link-local (cloud metadata at 169.254.169.254 incl
 multicast, reserved and unspecified addresses are refused, in any spelling (decimal, octal, IPv6,
 IPv4-mapped IPv6). The same check runs again on the socket actually connected, so a DNS answer
 that changes between the check and the connection (rebinding) is caught, and again on every
-redirect. ``allow_private_media=True`` lifts the rule for local testing.
+redirect. Every redirect target first gets the very check of form the original URL got
+(:func:`compat.v1.validation.check_url`): a bad port or host is a V1 422, never a ``ValueError``.
+``allow_private_media=True`` lifts the address rule for local testing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import mimetypes
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -24,11 +26,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from compat.errors import APIStatusError
-from compat.v1.validation import refuse
+from compat.v1.validation import check_url, refuse
 
 __all__ = ["AddressPolicy", "MediaDownload", "MediaFetcher", "media_filename"]
 
 MAX_REDIRECTS = 5
+REDIRECT_TARGET = "media_source redirect target"
 ANSWER_TIMEOUT = (10.0, 60.0)
 # Cloud metadata services that are not caught as link-local or private by the ipaddress module.
 _METADATA_ADDRESSES = frozenset(
@@ -175,6 +178,15 @@ class _CappedStream:
         return False
 
 
+class _ManualRedirects(requests.Session):
+    """A session that never works out a redirect itself: :class:`MediaFetcher` follows each one by
+    hand, after checking its target. (Even with ``allow_redirects=False``, requests parses the
+    ``Location`` of a redirect to offer ``Response.next``, and an unparsable one raised ``ValueError``.)"""
+
+    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        return iter(())
+
+
 class MediaFetcher:
     """Opens ``media_source`` URLs under an :class:`AddressPolicy`, following redirects by hand."""
 
@@ -182,24 +194,27 @@ class MediaFetcher:
         self.policy = policy
         self.max_bytes = max_bytes
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session: requests.Session = _ManualRedirects()
         self.session.trust_env = False
         adapter = _guarded_adapter(lambda: self.policy)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def check(self, url: str) -> None:
-        """Refuse a URL whose scheme or resolved host is not allowed (no connection is made)."""
+    def check(self, url: str, *, where: str = "media_source") -> None:
+        """Refuse a URL that is not a valid http(s) URL or whose resolved host is not allowed.
+
+        The form is checked by :func:`~compat.v1.validation.check_url`, the very check the V1 body's
+        ``media_source`` gets; ``where`` names the URL in the refusal. No connection is made.
+        """
+        check_url(url, where)
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise refuse(422, "Body Invalid: media_source must be an http(s) URL")
-        self.policy.check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        self.policy.check_host(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
 
     def open(self, url: str) -> MediaDownload:
         """Start the download: status and headers are read, the body is left to stream."""
-        current = url
+        current, where = url, "media_source"
         for _ in range(MAX_REDIRECTS + 1):
-            self.check(current)
+            self.check(current, where=where)
             try:
                 response = self.session.get(current, stream=True, timeout=self.timeout, allow_redirects=False)
             except MediaRefused:
@@ -213,7 +228,7 @@ class MediaFetcher:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 response.close()
-                current = urljoin(current, location)
+                current, where = _redirect_target(current, location), REDIRECT_TARGET
                 continue
             if response.status_code != 200:
                 response.close()
@@ -237,6 +252,15 @@ class MediaFetcher:
                 response=response,
             )
         raise refuse(400, f"Invalid data: media_source redirected more than {MAX_REDIRECTS} times")
+
+
+def _redirect_target(current: str, location: str) -> str:
+    """``Location`` resolved against the URL that answered it; as it came when it cannot be resolved
+    (``http://[bad``), so that :meth:`MediaFetcher.check` refuses it like any other malformed URL."""
+    try:
+        return urljoin(current, location)
+    except ValueError:
+        return location
 
 
 def _caused_by_refusal(exc: BaseException) -> bool:

@@ -21,6 +21,7 @@ from compat.v1.models import CreateDocument, CreateSessionRequest
 
 __all__ = [
     "UnknownFields",
+    "check_url",
     "parse_create_body",
     "refuse",
     "require_token",
@@ -108,7 +109,7 @@ def validate_create(body: Any, *, unknown_fields: UnknownFields = "forward") -> 
     _check_webhook(fields, prefix="")
     media_source = fields.get("media_source")
     if media_source is not None:
-        _check_url(media_source, "media_source")
+        check_url(media_source, "media_source")
     meta_data = fields.get("meta_data")
     if meta_data is not None and (
         not isinstance(meta_data, dict)
@@ -137,7 +138,7 @@ def validate_create(body: Any, *, unknown_fields: UnknownFields = "forward") -> 
 def _check_webhook(fields: dict[str, Any], *, prefix: str) -> None:
     url = fields.get("webhook_url")
     if url is not None:
-        _check_url(url, prefix + "webhook_url")
+        check_url(url, prefix + "webhook_url")
     method = fields.get("webhook_method")
     if method is not None:
         if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
@@ -161,7 +162,12 @@ def _check_header_line(header: Any, where: str) -> None:
         raise refuse(422, f"Body Invalid: '{where}' entries must look like \"Name: value\"")
 
 
-def _check_url(value: Any, where: str) -> None:
+def check_url(value: Any, where: str) -> None:
+    """Refuse (422, naming ``where``) anything but a well-formed http(s) URL with a host.
+
+    The one check of a URL's form: ``media_source``, every redirect target of its download and
+    ``webhook_url`` all go through it (a bad port or an unclosed ``[`` is a 422, never a ``ValueError``).
+    """
     if not isinstance(value, str) or len(value) > MAX_URL or _CONTROL.search(value) or " " in value:
         raise refuse(422, f"Body Invalid: '{where}' must be an http(s) URL")
     try:
