@@ -31,7 +31,7 @@ from compat.v1.validation import (
 )
 from compat.v3.client import V3Client
 from compat.v3.models import Transcript
-from compat.v3.source import FileInput
+from compat.v3.source import FileInput, probe_empty
 from compat.v3.tus import ProgressCallback
 
 __all__ = ["STATUS_TO_V1", "Translator", "normalise_status", "tus_metadata"]
@@ -282,6 +282,7 @@ class Translator:
         token = require_token(token)
         session_id = validate_session_id(session_id)
         media_type, name = validate_upload(content_type=content_type, filename=filename, content_length=content_length)
+        file = _refuse_empty(file, "Invalid data: the upload body is empty")
         record = self._owned_session(token, session_id)
         if record.state == "uploaded" or (record.state == "uploading" and self._live(session_id)):
             raise refuse(400, ALREADY_UPLOADED)  # the fast path; the claim below is the rule
@@ -323,6 +324,8 @@ class Translator:
         token = require_token(token)
         session_id = validate_session_id(session_id)
         kind, name = validate_upload(content_type=media_type, filename=media_filename, content_length=None)
+        media = _refuse_empty(media, "Invalid data: media_file is empty")
+        transcript = _refuse_empty(transcript, "Invalid data: transcript_file is empty")
         text_name = transcript_filename or "transcript.txt"
         record = self._owned_session(token, session_id)
         v3 = self.v3.with_token(token)
@@ -505,6 +508,18 @@ def v1_result(transcript: Transcript, session_id: str) -> dict[str, Any]:
     if raw.get("results") is None:
         raw.pop("results", None)
     return envelope(raw)
+
+
+def _refuse_empty(file: FileInput, message: str) -> FileInput:
+    """``file`` (or the stream to upload in its place) when it has content; 400 when it is empty.
+
+    Runs before anything goes upstream: a 0-byte TUS upload bound to a session is complete the
+    moment it is created, and the server would then count the session's media as given.
+    """
+    file, empty = probe_empty(file)
+    if empty:
+        raise refuse(400, message)
+    return file
 
 
 def _not_found() -> ScriptixError:

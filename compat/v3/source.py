@@ -16,16 +16,17 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, Union
+from typing import IO, BinaryIO, Union, cast
 
 from tusclient.fingerprint.interface import Fingerprint
 
-__all__ = ["FileInput", "SourceFingerprint", "UploadSource", "open_source"]
+__all__ = ["FileInput", "SourceFingerprint", "UploadSource", "open_source", "probe_empty"]
 
 FileInput = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes]]
 
@@ -162,6 +163,75 @@ def open_source(file: FileInput, *, spool_dir: str | None = None) -> Iterator[Up
             fingerprint=f"content:size={size}:blake2b={digest.hexdigest()}",
             name=name,
         )
+
+
+class _HeadThenRest(io.RawIOBase):
+    """A stream that cannot seek, with its first bytes already read: those bytes, then the rest.
+
+    ``read`` hands blocks through as the underlying stream returns them (no copy, no buffer of its own).
+    """
+
+    def __init__(self, head: bytes, rest: IO[bytes], name: str | None) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+        self.name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._head:
+            if size is None or size < 0 or size >= len(self._head):
+                head, self._head = self._head, b""
+                return head
+            head, self._head = self._head[:size], self._head[size:]
+            return head
+        data = self._rest.read(-1 if size is None else size)
+        return bytes(data) if data else b""
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        # The caller's stream stays open: it is theirs to close.
+        super().close()
+
+
+def probe_empty(file: FileInput) -> tuple[FileInput, bool]:
+    """Whether ``file`` has no byte to upload, found out before anything is uploaded.
+
+    A path is looked up (``stat``), a seekable stream measured from its current position (and left
+    there). A stream that cannot seek has its first block (64 KiB at most) read ahead; the stream returned then
+    gives that block back before the rest, and must be uploaded in place of ``file``. Anything
+    :func:`open_source` would refuse (a missing path, a text stream) is returned as not empty,
+    for the upload to refuse it as before.
+    """
+    if isinstance(file, str | os.PathLike):
+        try:
+            found = os.stat(file)
+        except (OSError, ValueError):
+            return file, False
+        return file, stat.S_ISREG(found.st_mode) and found.st_size == 0
+    if not hasattr(file, "read") or isinstance(file, io.TextIOBase):
+        return file, False
+    if _is_seekable(file):
+        position = file.tell()
+        end = file.seek(0, os.SEEK_END)
+        file.seek(position)
+        return file, end <= position
+    head = file.read(SAMPLE)
+    if head is None:  # a non-blocking stream with nothing yet: nothing read, nothing known
+        return file, False
+    if not isinstance(head, bytes | bytearray | memoryview):
+        raise TypeError("the stream must be opened in binary mode (it returned text)")
+    if not head:
+        return file, True
+    name = getattr(file, "name", None)
+    rest = _HeadThenRest(bytes(head), file, name if isinstance(name, str) else None)
+    return cast(IO[bytes], rest), False
 
 
 def _seekable_source(stream: IO[bytes], name: str | None) -> UploadSource:
