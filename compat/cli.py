@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--store", required=True, metavar="PATH", help="state file (sessions, media_source jobs, resume)"
     )
     gateway.add_argument("--allow-private-media", action="store_true", help="let media_source URLs be private (tests)")
+    gateway.add_argument(
+        "--allow-insecure-webhooks",
+        action="store_true",
+        help="accept webhook_url values V1 refused: http, localhost, IP addresses (tests)",
+    )
     gateway.add_argument("--workers", type=_positive_int, default=16, metavar="N", help="requests served at once (16)")
     gateway.add_argument(
         "--media-source-mode",
@@ -269,6 +274,7 @@ def _gateway(args: argparse.Namespace) -> int:
         max_request_body_size=max_body,
         channel_timeout=args.channel_timeout,
         allow_private_media=args.allow_private_media,
+        allow_insecure_webhooks=args.allow_insecure_webhooks,
         media_source_mode=args.media_source_mode,
         on_ready=ready,
     )

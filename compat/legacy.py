@@ -71,6 +71,7 @@ class LegacyClient:
         unknown_fields: UnknownFields = "forward",
         document_type: str = "caption",
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+        allow_insecure_webhooks: bool = False,
         shadow_rate: float = 0.0,
         shadow_base_url: str | None = None,
         **options: Any,
@@ -101,6 +102,7 @@ class LegacyClient:
             unknown_fields=unknown_fields,
             document_type=document_type,
             max_media_bytes=max_media_bytes,
+            allow_insecure_webhooks=allow_insecure_webhooks,
         )
 
     def __repr__(self) -> str:

@@ -110,6 +110,8 @@ class Translator:
     * ``unknown_fields``: ``"forward"`` (passed to the V3 create call) or ``"reject"`` (422).
     * ``document_type``: TUS ``document_type`` when the V1 call does not say (``"caption"``).
     * ``max_media_bytes``: the largest ``media_source`` download accepted.
+    * ``allow_insecure_webhooks``: accept a ``webhook_url`` V1 refused (plain ``http``,
+      ``localhost``, an IP address), for local tests; by default such a URL is a 422.
     """
 
     def __init__(
@@ -123,6 +125,7 @@ class Translator:
         document_type: str = "caption",
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
         media_policy: AddressPolicy | None = None,
+        allow_insecure_webhooks: bool = False,
     ) -> None:
         self.v3 = v3
         self.sessions = SessionBook(v3.store, lease=v3.settings.claim_lease)
@@ -130,6 +133,7 @@ class Translator:
         self.align_strategy = align_strategy
         self.unknown_fields = unknown_fields
         self.document_type = document_type
+        self.allow_insecure_webhooks = allow_insecure_webhooks
         self.fetcher = MediaFetcher(
             media_policy or AddressPolicy(allow_private=allow_private_media),
             max_bytes=max_media_bytes,
@@ -143,7 +147,9 @@ class Translator:
     def create_session(self, token: str | None, body: Any) -> dict[str, Any]:
         """V1 ``POST /api/v3/speech-to-text/session``."""
         token = require_token(token)
-        request = validate_create(body, unknown_fields=self.unknown_fields)
+        request = validate_create(
+            body, unknown_fields=self.unknown_fields, allow_insecure_webhooks=self.allow_insecure_webhooks
+        )
         download: MediaDownload | None = None
         if request.media_source is not None:
             self.fetcher.check(request.media_source)

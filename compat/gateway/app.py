@@ -43,7 +43,14 @@ ACCESS_LOGGER = "compat.gateway.access"
 HEALTH_PATH = "/_gateway/health"
 DEFAULT_WORKERS = 16
 _OWN_PREFIX = "/_gateway/"
-_TRANSLATOR_OPTIONS = ("align_strategy", "unknown_fields", "document_type", "max_media_bytes", "media_policy")
+_TRANSLATOR_OPTIONS = (
+    "align_strategy",
+    "unknown_fields",
+    "document_type",
+    "max_media_bytes",
+    "media_policy",
+    "allow_insecure_webhooks",
+)
 
 log = logging.getLogger("compat.gateway")
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -174,7 +181,8 @@ def make_app(
     ``media_source_mode`` are the :class:`~compat.translate.Translator` options; ``workers`` sizes the
     proxy's connection pool (one connection per server thread). Other ``options`` are those of
     :class:`compat.LegacyClient` without ``api_key`` (``timeout``, ``max_retries``, ``chunk_size``,
-    ``align_strategy``, ``unknown_fields``, ``document_type``, ``max_media_bytes``, any
+    ``align_strategy``, ``unknown_fields``, ``document_type``, ``max_media_bytes``,
+    ``allow_insecure_webhooks``, any
     :class:`compat.Settings` field): the gateway holds no token, each request brings its own.
     """
     return GatewayApp(

@@ -45,6 +45,7 @@ class Installation:
             unknown_fields=options.unknown_fields,
             document_type=options.document_type,
             max_media_bytes=options.max_media_bytes,
+            allow_insecure_webhooks=options.allow_insecure_webhooks,
         )
         # Requests to the legacy URL that are not V1 calls go where the shim's own calls go.
         self.upstream = self.v3.settings.base_url

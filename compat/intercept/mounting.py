@@ -60,6 +60,7 @@ def mount(
     unknown_fields: UnknownFields = "forward",
     document_type: str = "caption",
     max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+    allow_insecure_webhooks: bool = False,
     **settings: Any,
 ) -> InstallHandle:
     """Serve V1 calls made through ``session`` only; other sessions and ``requests.post`` are untouched.

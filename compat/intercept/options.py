@@ -28,6 +28,7 @@ _TAKEN_AS_GIVEN = (
     "unknown_fields",
     "document_type",
     "max_media_bytes",
+    "allow_insecure_webhooks",
 )
 
 
@@ -47,6 +48,7 @@ class InterceptOptions:
     unknown_fields: UnknownFields
     document_type: str
     max_media_bytes: int
+    allow_insecure_webhooks: bool
     settings: dict[str, Any]
 
     @classmethod

@@ -85,6 +85,7 @@ def install(
     unknown_fields: UnknownFields = "forward",
     document_type: str = "caption",
     max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+    allow_insecure_webhooks: bool = False,
     **settings: Any,
 ) -> InstallHandle:
     """Serve V1 calls made with ``requests`` (any session, and ``requests.post(...)`` & co.) on V3.

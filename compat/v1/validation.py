@@ -8,7 +8,9 @@ accepted, 422 for a body that is well-formed JSON but not a valid V1 body. Every
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -46,6 +48,8 @@ _BOOLEAN_FIELDS = ("keep_source", "punctuation", "multichannel")
 MAX_LANGUAGE = 64
 MAX_FILENAME = 255
 MAX_URL = 2048
+# Host names V1 refused as callback targets, and their subdomains.
+_LOCAL_NAMES = ("localhost", "localdomain")
 
 
 def refuse(status: int, message: str) -> APIStatusError:
@@ -85,8 +89,15 @@ def parse_create_body(raw: bytes | str | None, content_type: str | None) -> Any:
         raise refuse(422, "Body Invalid: the body is not valid JSON") from None
 
 
-def validate_create(body: Any, *, unknown_fields: UnknownFields = "forward") -> CreateSessionRequest:
-    """Check a V1 create-session body; the typed request, or a V1 4xx naming the field."""
+def validate_create(
+    body: Any, *, unknown_fields: UnknownFields = "forward", allow_insecure_webhooks: bool = False
+) -> CreateSessionRequest:
+    """Check a V1 create-session body; the typed request, or a V1 4xx naming the field.
+
+    A ``webhook_url`` must be what V1 required of a callback: HTTPS, not ``localhost`` (nor
+    ``.localhost``/``.localdomain``), not an IP address. ``allow_insecure_webhooks=True`` lifts
+    that rule (for local tests); the URL must still be a well-formed http(s) URL.
+    """
     if not isinstance(body, Mapping):
         raise refuse(422, "Body Invalid: the body must be a JSON object")
     fields = dict(body)
@@ -106,7 +117,7 @@ def validate_create(body: Any, *, unknown_fields: UnknownFields = "forward") -> 
     for name in _BOOLEAN_FIELDS:
         if name in fields and not isinstance(fields[name], bool):
             raise refuse(422, f"Body Invalid: {name!r} must be true or false")
-    _check_webhook(fields, prefix="")
+    _check_webhook(fields, prefix="", insecure_ok=allow_insecure_webhooks)
     media_source = fields.get("media_source")
     if media_source is not None:
         check_url(media_source, "media_source")
@@ -120,7 +131,7 @@ def validate_create(body: Any, *, unknown_fields: UnknownFields = "forward") -> 
     if document is not None:
         if not isinstance(document, dict):
             raise refuse(422, "Body Invalid: 'document' must be an object")
-        _check_webhook(document, prefix="document.")
+        _check_webhook(document, prefix="document.", insecure_ok=allow_insecure_webhooks)
         try:
             CreateDocument.model_validate(document, strict=True)
         except ValidationError as exc:
@@ -135,10 +146,12 @@ def validate_create(body: Any, *, unknown_fields: UnknownFields = "forward") -> 
         raise refuse(422, f"Body Invalid: {where}: {first['msg']}") from None
 
 
-def _check_webhook(fields: dict[str, Any], *, prefix: str) -> None:
+def _check_webhook(fields: dict[str, Any], *, prefix: str, insecure_ok: bool) -> None:
     url = fields.get("webhook_url")
     if url is not None:
         check_url(url, prefix + "webhook_url")
+        if not insecure_ok:
+            _check_webhook_host(url, prefix + "webhook_url")
     method = fields.get("webhook_method")
     if method is not None:
         if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
@@ -152,6 +165,38 @@ def _check_webhook(fields: dict[str, Any], *, prefix: str) -> None:
             _check_header_line(header, prefix + "webhook_headers")
     if (method is not None or headers is not None) and url is None:
         raise refuse(422, f"Body Invalid: '{prefix}webhook_method' and '{prefix}webhook_headers' require webhook_url")
+
+
+def _check_webhook_host(url: str, where: str) -> None:
+    """V1's rule for callback URLs: HTTPS; not localhost or ``.localdomain``; not an IP address."""
+    parts = urlsplit(url)
+    lifted = "(allow_insecure_webhooks=True lifts this for local tests)"
+    if parts.scheme != "https":
+        raise refuse(422, f"Body Invalid: '{where}' must be an https URL: V1 calls back over HTTPS only {lifted}")
+    try:  # the name a resolver would look up: IDNA look-alikes and full-width dots included
+        host = (parts.hostname or "").encode("idna").decode("ascii").lower().rstrip(".")
+    except UnicodeError:
+        host = ""
+    if not host:
+        raise refuse(422, f"Body Invalid: '{where}' has an invalid host name")
+    if host in _LOCAL_NAMES or host.endswith(tuple("." + name for name in _LOCAL_NAMES)) or _is_ip_address(host):
+        raise refuse(
+            422, f"Body Invalid: '{where}' must name a public host: V1 refuses localhost and IP addresses {lifted}"
+        )
+
+
+def _is_ip_address(host: str) -> bool:
+    """Whether ``host`` is an IP address in any spelling a resolver accepts (``127.1``, ``0x7f.1``, IPv6)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        return False
 
 
 def _check_header_line(header: Any, where: str) -> None:
