@@ -217,6 +217,7 @@ class Translator:
                 "status": "uploaded",
                 "filename": download.filename,
                 "media_type": media_type,
+                "media_url": self._kept_media_url(token, session_id, options),
             }
         )
 
@@ -310,7 +311,13 @@ class Translator:
             raise
         claim.finish()
         return envelope(
-            {"session_id": session_id, "status": "uploaded", "filename": name, "media_type": _media_kind(media_type)}
+            {
+                "session_id": session_id,
+                "status": "uploaded",
+                "filename": name,
+                "media_type": _media_kind(media_type),
+                "media_url": self._kept_media_url(token, session_id, record.options),
+            }
         )
 
     # align --------------------------------------------------------------------------------
@@ -350,7 +357,13 @@ class Translator:
         )
         self.sessions.update(session_id, state="uploaded", filename=name, media_type=_media_kind(kind))
         return envelope(
-            {"session_id": session_id, "status": "uploaded", "filename": name, "media_type": _media_kind(kind)}
+            {
+                "session_id": session_id,
+                "status": "uploaded",
+                "filename": name,
+                "media_type": _media_kind(kind),
+                "media_url": self._kept_media_url(token, session_id, record.options),
+            }
         )
 
     def _align_passthrough(
@@ -426,6 +439,22 @@ class Translator:
         return envelope({"session_id": session_id, "status": "deleted", **(result or {})})
 
     # helpers ------------------------------------------------------------------------------
+
+    def _kept_media_url(self, token: str, session_id: str, options: dict[str, Any]) -> str | None:
+        """Where the server keeps a ``keep_source`` session's media, as it says right after the upload.
+
+        V1 answered the upload with ``media_url``; V3 shows it only on the session object (and the
+        result), so for ``keep_source`` sessions the shim asks once. ``None`` without
+        ``keep_source``, when the server shows no URL, or when asking fails: the upload itself is
+        done and is not failed for want of a URL.
+        """
+        if not options.get("keep_source"):
+            return None
+        try:
+            return self.v3.with_token(token).get_session(session_id).media_url
+        except (ScriptixError, ValueError) as exc:  # ValueError: a session object that does not parse
+            log.info("no media_url for %s: %s", session_id, exc)
+            return None
 
     def _live(self, session_id: str) -> bool:
         """Whether this process is transferring media for the session right now."""

@@ -12,11 +12,13 @@ What it serves (any non-empty token is an account; each sees only its own sessio
 * the lifecycle ``new`` -> ``uploaded`` -> ``processing`` -> ``done`` (or ``failed`` for media it
   cannot read; see :mod:`compat.emulator.media`), deterministic transcripts, V1-style webhooks with
   the documented retry schedule;
+* ``keep_source`` sessions keep their media: ``media_url`` on the session and the result points to
+  ``/media/{key}/{filename}``, served without a token (like a storage URL), until the session is deleted;
 * 410 for the V1-only calls (PUT upload, ``/align``, ``media_source``), or V1 behaviour with ``v1=True``;
 * injected faults (:class:`Faults`) and ``/_emulator/health``, ``/_emulator/state``, ``/_emulator/faults``.
 
 Modules: ``server`` (Emulator, serve), ``app`` (the WSGI app and routes), ``sessions_api``,
-``tus_api``, ``v1_api``, ``admin_api`` (endpoints), ``state`` (records and the lock), ``lifecycle``,
+``tus_api``, ``v1_api``, ``media_api``, ``admin_api`` (endpoints), ``state`` (records and the lock), ``lifecycle``,
 ``media``, ``transcript``, ``webhooks``, ``scheduler``, ``faults``, ``metadata``, ``options``,
 ``httputil``, ``pytest_plugin`` (the ``scriptix_emulator`` fixture).
 """

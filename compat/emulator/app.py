@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from compat.emulator import admin_api, sessions_api, tus_api, v1_api
+from compat.emulator import admin_api, media_api, sessions_api, tus_api, v1_api
 from compat.emulator.faults import Faults
 from compat.emulator.httputil import ApiError, ConnectionCut, cut_connection, error_response, token_of
 from compat.emulator.lifecycle import Lifecycle
@@ -47,6 +47,7 @@ class Route:
     pattern: re.Pattern[str]
     methods: Mapping[str, Handler]
     tus: bool = False
+    public: bool = False  # served without a token (a kept source, like a storage URL)
 
 
 ROUTES = (
@@ -67,6 +68,11 @@ ROUTES = (
             "GET": tus_api.file_info,
         },
         tus=True,
+    ),
+    Route(
+        re.compile(rf"^{media_api.MEDIA_PREFIX}/(?P<id>[^/]+)(?:/[^/]*)?$"),
+        {"GET": media_api.get_media},
+        public=True,
     ),
 )
 ADMIN_ROUTES: Mapping[tuple[str, str], AdminHandler] = {
@@ -174,7 +180,7 @@ class EmulatorApp:
             if handler is None:
                 raise ApiError(405, "Method Not Allowed", {"Allow": ", ".join(sorted(route.methods))})
             account = ""
-            if not (route.tus and method == "OPTIONS"):
+            if not (route.tus and method == "OPTIONS") and not route.public:
                 token = token_of(request)
                 if token is None:
                     raise ApiError(401, "Unauthorized")

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from compat import safejson
 from compat.emulator.httputil import ApiError, json_response
+from compat.emulator.media_api import media_url
 from compat.emulator.state import SessionRecord, iso_time
 from compat.emulator.webhooks import WebhookTarget
 
@@ -124,7 +125,7 @@ def owned_session(app: EmulatorApp, account: str, session_id: str) -> SessionRec
     return session
 
 
-def _session_object(session: SessionRecord) -> dict[str, Any]:
+def _session_object(session: SessionRecord, host_url: str) -> dict[str, Any]:
     return {
         "id": session.number,
         "session_id": session.session_id,
@@ -133,7 +134,7 @@ def _session_object(session: SessionRecord) -> dict[str, Any]:
         "duration": session.duration,
         "language": session.language,
         "media_type": session.media_mime,
-        "media_url": None,
+        "media_url": media_url(session, host_url),
         "error": session.error,
         "created_at": iso_time(session.created_at),
         "started_at": iso_time(session.started_at),
@@ -147,7 +148,7 @@ def _session_object(session: SessionRecord) -> dict[str, Any]:
 def get_session(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
     """``GET …/session/{id}``: the session object (CheckStatus, scriptix-api.md §9.7)."""
     with app.state.lock:
-        return json_response(_session_object(owned_session(app, account, session_id)))
+        return json_response(_session_object(owned_session(app, account, session_id), request.host_url))
 
 
 def list_sessions(app: EmulatorApp, request: Request, account: str, _: str) -> Response:
@@ -160,13 +161,14 @@ def list_sessions(app: EmulatorApp, request: Request, account: str, _: str) -> R
     with app.state.lock:
         mine = [s for s in app.state.sessions.values() if s.account == account and not s.deleted]
         mine.sort(key=lambda s: s.number, reverse=True)
-        page = [_session_object(s) for s in mine[offset : offset + limit]]
+        page = [_session_object(s, request.host_url) for s in mine[offset : offset + limit]]
     return json_response({"count": len(page), "total_results": len(mine), "result": page})
 
 
-def result_body(session: SessionRecord) -> dict[str, Any]:
-    """The result envelope; ``results`` only once done."""
-    body = v1_envelope(session)
+def result_body(session: SessionRecord, host_url: str) -> dict[str, Any]:
+    """The result envelope (``media_url`` for a kept source, see :mod:`~compat.emulator.media_api`);
+    ``results`` only once done."""
+    body = v1_envelope(session, media_url=media_url(session, host_url))
     if session.status == "done" and session.results is not None:
         body["result"]["results"] = session.results
     return body
@@ -175,7 +177,7 @@ def result_body(session: SessionRecord) -> dict[str, Any]:
 def get_result(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
     """``GET …/session/{id}/result``."""
     with app.state.lock:
-        return json_response(result_body(owned_session(app, account, session_id)))
+        return json_response(result_body(owned_session(app, account, session_id), request.host_url))
 
 
 def delete_session(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:

@@ -67,6 +67,8 @@ class SessionRecord:
     started_at: float | None = None
     finished_at: float | None = None
     deleted: bool = False
+    # The capability in the session's ``media_url`` (a kept source is fetched without a token).
+    media_key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
     @property
     def duration(self) -> float:
