@@ -4,6 +4,10 @@ Paths and seekable streams are read in place (from the stream's current position
 cannot seek (a pipe, a socket, a request body) is first spooled to a temporary file in fixed-size
 blocks, so memory stays bounded and a failed chunk can be sent again.
 
+The uploader never seeks a stream itself: it asks its :class:`ChunkSource` for "the ``length``
+bytes starting at ``offset``" and gets a :class:`Chunk`, a body read block by block as the socket
+asks. :class:`UploadSource` (seekable or spooled) is the one implementation today.
+
 Each source has a fingerprint for resume across processes (:class:`SourceFingerprint`). Unlike
 tuspy's default (size and the md5 of the first 64 KiB, which two different recordings can share),
 it cannot confuse two different files: for a file on disk it is the device, inode, size and
@@ -22,11 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, Union, cast
+from typing import IO, BinaryIO, Protocol, Union, cast
 
 from tusclient.fingerprint.interface import Fingerprint
 
-__all__ = ["FileInput", "SourceFingerprint", "UploadSource", "open_source", "probe_empty"]
+from compat.errors import UploadError
+
+__all__ = ["Chunk", "ChunkSource", "FileInput", "SourceFingerprint", "UploadSource", "open_source", "probe_empty"]
 
 FileInput = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes]]
 
@@ -74,14 +80,76 @@ class _Window(io.RawIOBase):
         super().close()
 
 
+class Chunk(Protocol):
+    """One PATCH body: exactly ``len(chunk)`` bytes, handed out by ``read`` as the socket asks.
+
+    It has no ``seek``/``tell`` on purpose: the HTTP library must send it as it comes, once.
+    """
+
+    def __len__(self) -> int: ...
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
+class ChunkSource(Protocol):
+    """What a TUS upload reads from: its size, its resume fingerprint and its chunks by offset.
+
+    ``chunk(offset, length)`` is asked for the ``offset`` the server has confirmed. After a failed
+    PATCH the next ask is for the server's new offset, which lies between the failed chunk's start
+    and its end; an offset before the last chunk asked for comes only when the server lost the
+    upload and it starts again from 0. So a source that cannot go back (a forward-only stream) only
+    needs to keep the chunk in flight, and may refuse the restart from 0 with an
+    :class:`~compat.errors.UploadError`.
+    """
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def chunk(self, offset: int, length: int) -> Chunk: ...
+
+
+class _StreamChunk:
+    """``length`` bytes of a seekable stream from ``offset``, read only as the body is sent."""
+
+    def __init__(self, stream: IO[bytes], offset: int, length: int) -> None:
+        stream.seek(offset)
+        self._stream = stream
+        self._length = length
+        self._remaining = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        wanted = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        if wanted == 0:
+            return b""
+        data = self._stream.read(wanted)
+        if not data:
+            raise UploadError("the source ended before its announced size (was it changed during the upload?)")
+        self._remaining -= len(data)
+        return data
+
+
 @dataclass
 class UploadSource:
-    """A seekable stream positioned at 0, its size and its resume fingerprint."""
+    """A seekable stream positioned at 0, its size and its resume fingerprint (a :class:`ChunkSource`)."""
 
     stream: IO[bytes]
     size: int
     fingerprint: str
     name: str | None
+
+    def chunk(self, offset: int, length: int) -> Chunk:
+        """The ``length`` bytes from ``offset``, read from the stream as they are sent."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise ValueError(f"bytes {offset}..{offset + length} are outside the source's {self.size}")
+        return _StreamChunk(self.stream, offset, length)
 
 
 class SourceFingerprint(Fingerprint):  # type: ignore[misc]
