@@ -112,7 +112,6 @@ def _memory(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
     steps = {step.label.split(" ")[0]: step for step in data.imports}
     if not steps:
         return
-    aiohttp = steps.get("aiohttp")
     fernet = steps.get("cryptography.fernet")
     compat_init = steps.get("compat/__init__")
     v3 = steps.get("compat.v3.client")
@@ -123,15 +122,6 @@ def _memory(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
         if runs:
             peaks[contender] = (max(r.vmhwm_kib for r in runs), max(r.baseline_rss_kib for r in runs))
     lazy = []
-    if aiohttp:
-        lazy.append(
-            f"aiohttp and asyncio (+{aiohttp.added_rss_kib / 1024:.1f} MiB RSS, {aiohttp.seconds * 1000:.0f} ms, "
-            f"{aiohttp.added_modules} modules) are loaded only because `tusclient.request` and "
-            "`tusclient.uploader` import them at module level; compat never uses tuspy's async uploader. "
-            "Closing it means not importing `tusclient.request`/`tusclient.uploader`: compat already overrides "
-            "the upload loop, the PATCH request, creation, offsets and headers, so `compat.v3.tus` can drop the "
-            "tuspy base classes (keeping its own metadata encoding), or stub the async names"
-        )
     if fernet:
         lazy.append(
             f"cryptography's Fernet (+{fernet.added_rss_kib / 1024:.1f} MiB, a Rust extension) is already lazy: "
@@ -157,14 +147,6 @@ def _memory(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
             "dropped: " + "; ".join(lazy) + ".",
             "",
         ]
-    for contender, (peak, _) in peaks.items():
-        if peak / 1024 > 64 and aiohttp:
-            keyed[f"rss:{contender}"] = (
-                f"The peak is the imports: aiohttp +{aiohttp.added_rss_kib / 1024:.1f} MiB (unused, pulled in by "
-                "tusclient)"
-                + (f", cryptography +{fernet.added_rss_kib / 1024:.1f} MiB" if fernet else "")
-                + "; see Findings, Memory."
-            )
 
 
 def _control(data: RunData, keyed: dict[str, str], text: list[str]) -> None:

@@ -29,12 +29,10 @@ STEPS: tuple[tuple[str, str, str], ...] = (
     ("requests", "import requests", "the transport (one pooled session)"),
     ("pydantic", "import pydantic", "Settings and the V3 answer models"),
     (
-        "aiohttp (+ asyncio, yarl, multidict, ...)",
-        "import aiohttp",
-        "nothing in compat: `tusclient.request` and `tusclient.uploader` import it at module level for tuspy's "
-        "async uploader",
+        "tusclient interfaces",
+        "import tusclient.storage.interface, tusclient.fingerprint.interface",
+        "the Storage and Fingerprint interfaces compat.store and compat.v3.source implement",
     ),
-    ("tusclient", "import tusclient.client, tusclient.request", "base classes of compat.v3.tus"),
     ("platformdirs, sqlite3", "import platformdirs, sqlite3", "default store path, the store"),
     (
         "compat.v3.client (V3Client and what it needs)",
