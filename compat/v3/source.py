@@ -94,11 +94,13 @@ class Chunk(Protocol):
 class ChunkSource(Protocol):
     """What a TUS upload reads from: its size, its resume fingerprint and its chunks by offset.
 
-    ``chunk(offset, length)`` is asked for the ``offset`` the server has confirmed. After a failed
-    PATCH the next ask is for the server's new offset, which lies between the failed chunk's start
-    and its end; an offset before the last chunk asked for comes only when the server lost the
-    upload and it starts again from 0. So a source that cannot go back (a forward-only stream) only
-    needs to keep the chunk in flight, and may refuse the restart from 0 with an
+    ``chunk(offset, limit)`` is asked for the ``offset`` the server has confirmed and answers at
+    most ``limit`` bytes from there, fewer only at the source's end; the uploader sends
+    ``len(chunk)`` bytes and judges the server's new offset against that. After a failed PATCH the
+    next ask is for the server's new offset, which lies between the failed chunk's start and its
+    end; an offset before the last chunk asked for comes only when the server lost the upload and
+    it starts again from 0. So a source that cannot go back (a forward-only stream) only needs to
+    keep the chunk in flight, and may refuse the restart from 0 with an
     :class:`~compat.errors.UploadError`.
     """
 
@@ -108,7 +110,7 @@ class ChunkSource(Protocol):
     @property
     def fingerprint(self) -> str: ...
 
-    def chunk(self, offset: int, length: int) -> Chunk: ...
+    def chunk(self, offset: int, limit: int) -> Chunk: ...
 
 
 class _StreamChunk:
@@ -145,11 +147,11 @@ class UploadSource:
     fingerprint: str
     name: str | None
 
-    def chunk(self, offset: int, length: int) -> Chunk:
-        """The ``length`` bytes from ``offset``, read from the stream as they are sent."""
-        if offset < 0 or length < 0 or offset + length > self.size:
-            raise ValueError(f"bytes {offset}..{offset + length} are outside the source's {self.size}")
-        return _StreamChunk(self.stream, offset, length)
+    def chunk(self, offset: int, limit: int) -> Chunk:
+        """Up to ``limit`` bytes from ``offset`` (fewer at the end), read from the stream as they are sent."""
+        if not 0 <= offset <= self.size or limit < 0:
+            raise ValueError(f"no chunk of {limit} bytes at {offset} in a source of {self.size}")
+        return _StreamChunk(self.stream, offset, min(limit, self.size - offset))
 
 
 class SourceFingerprint(Fingerprint):  # type: ignore[misc]

@@ -44,9 +44,9 @@ class _RecordingSource:
     def fingerprint(self) -> str:
         return f"test:{len(self.data)}"
 
-    def chunk(self, offset: int, length: int) -> Chunk:
-        self.asked.append((offset, length))
-        return _BytesChunk(self.data[offset : offset + length])
+    def chunk(self, offset: int, limit: int) -> Chunk:
+        self.asked.append((offset, limit))
+        return _BytesChunk(self.data[offset : offset + limit])
 
 
 class _BytesChunk:
@@ -77,11 +77,23 @@ def test_the_uploader_reads_any_chunk_source_only_by_offset(fake: FakeV3) -> Non
     assert bytes(fake.only_upload().data) == data
     # What a forward-only source relies on: each chunk asked starts where the server stands, never
     # before the chunk asked just before it, and never past its end (so one chunk kept is enough).
-    for (before, before_length), (offset, length) in zip(source.asked, source.asked[1:], strict=False):
-        assert before <= offset <= before + before_length
-        assert length == min(CHUNK, len(data) - offset)
-    assert source.asked[-1][0] + source.asked[-1][1] == len(data)
+    assert all(limit == CHUNK for _, limit in source.asked)
+    for (before, _), (offset, _) in zip(source.asked, source.asked[1:], strict=False):
+        assert before <= offset <= min(before + CHUNK, len(data))
+    assert source.asked[-1][0] > len(data) - CHUNK  # the last chunk was the source's end
     assert len(source.asked) > 6  # the faults made it ask again
+
+
+def test_an_upload_offset_beyond_the_bytes_sent_is_not_believed(fake: FakeV3) -> None:
+    data = os.urandom(4 * CHUNK)
+    source = _RecordingSource(data)
+    # The second PATCH (bytes CHUNK..2*CHUNK) is answered 204 with an offset past what it carried.
+    fake.fail("PATCH", "tus-upload", "pass", (204, {"Upload-Offset": str(2 * CHUNK + 1)}))
+    _uploader(fake, source).upload()
+    assert bytes(fake.only_upload().data) == data
+    # Not believed: the offset is asked (HEAD) and that chunk sent again; nothing is skipped.
+    assert [offset for offset, _ in source.asked] == [0, CHUNK, CHUNK, 2 * CHUNK, 3 * CHUNK]
+    assert fake.count("HEAD", "tus-head") == 1
 
 
 def test_a_source_that_ends_early_fails_the_upload_clearly(fake: FakeV3) -> None:
@@ -101,10 +113,12 @@ def test_upload_source_hands_out_exactly_the_chunk_asked() -> None:
         assert len(chunk) == 3000
         parts = [chunk.read(1024) for _ in range(4)]
         assert b"".join(parts) == data[1000:4000] and parts[-1] == b""
-        assert source.chunk(len(data), 0).read() == b""
-        for offset, length in [(-1, 10), (0, len(data) + 1), (len(data) - 5, 6)]:
+        tail = source.chunk(len(data) - 5, 1024)  # fewer bytes than asked only at the end
+        assert len(tail) == 5 and tail.read(1024) == data[-5:] and tail.read(1024) == b""
+        assert len(source.chunk(len(data), 1024)) == 0
+        for offset, limit in [(-1, 10), (len(data) + 1, 10), (0, -1)]:
             with pytest.raises(ValueError):
-                source.chunk(offset, length)
+                source.chunk(offset, limit)
 
 
 def test_metadata_encoding_and_the_headers_of_each_request() -> None:

@@ -218,15 +218,14 @@ class ResumableUploader:
             sent += count
             self.report_progress(start + sent)
 
-        length = min(self.chunk_size, self.source.size - start)
-        body = _MeteredBody(self.source.chunk(start, length), on_read=on_read, cancelled=self.cancelled)
+        body = _MeteredBody(self.source.chunk(start, self.chunk_size), on_read=on_read, cancelled=self.cancelled)
         response = self.endpoint.patch(self.url, start, body)
         if response.status_code in GONE_STATUSES:
             raise UploadGone()
         if not 200 <= response.status_code < 300:
             raise _PatchFailed(response)
         new_offset = int_value(response.headers.get("Upload-Offset"))
-        if new_offset is None or not start < new_offset <= self.source.size:
+        if new_offset is None or not start < new_offset <= start + len(body):
             raise _PatchFailed(response, reason="an invalid Upload-Offset")
         self.offset = new_offset
 
