@@ -4,7 +4,7 @@ Paths and seekable streams are read in place (from the stream's current position
 cannot seek (a pipe, a socket, a request body) is first spooled to a temporary file in fixed-size
 blocks, so memory stays bounded and a failed chunk can be sent again.
 
-The uploader never seeks a stream itself: it asks its :class:`ChunkSource` for "the ``length``
+The uploader never seeks a stream itself: it asks its :class:`ChunkSource` for "at most ``limit``
 bytes starting at ``offset``" and gets a :class:`Chunk`, a body read block by block as the socket
 asks. :class:`UploadSource` (seekable or spooled) is the one implementation today.
 
