@@ -72,8 +72,10 @@ usage.
 Modules: ``scanner`` (``scan``, ``scan_report``, ``scan_source``), ``model`` (``Finding``, operations,
 confidences, ``REPLACEMENTS``), ``files`` (walking, skipping, ``language_of``), ``endpoints`` (which V1
 endpoint a URL names), ``python_ast``, ``python_scopes``, ``python_values``, ``python_comments`` (Python),
-``statements``, ``patterns``, ``language_rules`` and ``languages`` (every other language), ``report``
-(text and JSON), ``cli`` (``main``, ``add_arguments``, ``run``).
+``statements`` and ``patterns`` (the one engine for every other language), ``languages`` (its table: one
+row of patterns per language, of the type in ``language_rules``), ``call_rules`` (what a V1-only call sends
+and the rules that name it, the same in every language), ``report`` (text and JSON), ``cli`` (``main``,
+``add_arguments``, ``run``).
 """
 
 from compat.staging.scan.cli import add_arguments, main, run

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from compat.staging.scan.languages import LANGUAGES
+
 __all__ = ["MAX_FILE_BYTES", "SKIP_DIRS", "file_language", "language_of", "read_text", "walk"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -29,44 +31,8 @@ SKIP_DIRS = frozenset(
     }
 )
 
-_EXTENSIONS: dict[str, str] = {
-    ".py": "python",
-    ".pyw": "python",
-    ".pyi": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".vue": "javascript",
-    ".svelte": "javascript",
-    ".ts": "typescript",
-    ".tsx": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".php": "php",
-    ".phtml": "php",
-    ".sh": "shell",
-    ".bash": "shell",
-    ".zsh": "shell",
-    ".ksh": "shell",
-    ".go": "go",
-    ".java": "java",
-    ".cs": "csharp",
-    ".rb": "ruby",
-    ".rake": "ruby",
-}
-_SHEBANG_LANGS = {
-    "sh": "shell",
-    "bash": "shell",
-    "zsh": "shell",
-    "ksh": "shell",
-    "dash": "shell",
-    "python": "python",
-    "python3": "python",
-    "node": "javascript",
-    "ruby": "ruby",
-    "php": "php",
-}
+_EXTENSIONS: dict[str, str] = {ext: rules.name for rules in LANGUAGES for ext in rules.extensions}
+_SHEBANG_LANGS: dict[str, str] = {prog: rules.name for rules in LANGUAGES for prog in rules.interpreters}
 _HEAD_BYTES = 256
 
 

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from compat.staging.scan.call_rules import RELEVANT
 from compat.staging.scan.endpoints import SESSION
 from compat.staging.scan.files import file_language, language_of, read_text, walk
 from compat.staging.scan.languages import BY_NAME
@@ -15,8 +16,7 @@ from compat.staging.scan.python_ast import scan_python
 
 __all__ = ["scan", "scan_report", "scan_source"]
 
-# A file without any of these cannot hold a finding (every rule needs one), so it is not analysed.
-_RELEVANT = re.compile(r"speech-to-text/session|x-filename|media_source|/align", re.I)
+_RELEVANT = re.compile("|".join(re.escape(term) for term in RELEVANT), re.I)
 _V3_EVIDENCE = re.compile(
     r"/api/v3/files|tusclient|tuspy|tus-js-client|\btus\.Upload\b|@uppy/tus|upload-offset|tus-resumable|"
     r"upload-metadata|\bV3Client\b|tus-java-client|go-tus|TusClient",

@@ -121,7 +121,7 @@ def _starts_comment(raw: str, j: int, token: str, lang: LanguageRules) -> bool:
     if token != "#":
         return True
     mid_word = lang.hash_at_word_start and j > 0 and raw[j - 1] not in " \t;|&("
-    return not (mid_word or (lang.name == "php" and raw.startswith("#[", j)))
+    return not (mid_word or (lang.hash_bracket_is_code and raw.startswith("#[", j)))
 
 
 def statements(split: SplitSource, lang: LanguageRules) -> list[tuple[int, int]]:
@@ -158,7 +158,7 @@ def statements(split: SplitSource, lang: LanguageRules) -> list[tuple[int, int]]
                 (bool(stack) and stack[-1])  # an expression bracket is open inside the innermost block
                 or split.open_string[j]
                 or stripped.endswith(_CONTINUES)
-                or (lang.name == "php" and stripped.endswith("."))
+                or (lang.dot_continues and stripped.endswith("."))
                 or _next_starts_chain(masked, j)
             )
         if not cont or j - start + 1 >= _MAX_STATEMENT_LINES or j == n - 1:
