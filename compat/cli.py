@@ -1,30 +1,30 @@
 """``scriptix-compat``: the command line.
 
-Exit codes: 0 success; 1 an API or input error (message on stderr); 2 bad usage; 3 ``--wait`` gave
-up while the job keeps running (the session id is printed); 130 interrupted.
+Exit codes (:mod:`compat.exitcodes`): 0 success; 1 an API or input error (message on stderr);
+2 bad usage; 3 the job is not done yet and keeps running (``--wait`` gave up; the session id is
+printed); 130 interrupted. Sub-commands import their code when they run, so ``--help`` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import socket
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from compat._version import __version__
-from compat.errors import ConfigurationError, ScriptixError
-from compat.formats import FORMATS, render
+from compat.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT
+from compat.formats import FORMATS
 from compat.staging.commands import HANDLERS as staging_commands
 from compat.staging.commands import add_commands
 
-__all__ = ["main"]
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_WAIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "EXIT_WAIT_TIMEOUT", "main"]
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -50,10 +50,31 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _add_connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api-key", default=None, help="the batch token (default: $SCRIPTIX_API_KEY)")
+    parser.add_argument("--base-url", default=None, help="the Scriptix host (default: $SCRIPTIX_BASE_URL)")
+
+
+def _add_delivery(parser: argparse.ArgumentParser, *, what: str) -> None:
+    parser.add_argument("--wait", action="store_true", help=f"wait until {what} is done or failed")
+    parser.add_argument("--timeout", type=_seconds, default=3600.0, help="seconds --wait waits (default 3600)")
+    parser.add_argument("--poll-interval", type=_seconds, default=5.0, help="seconds between polls (default 5)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="json",
+        help="json (the V1 result), or txt/srt/vtt of a finished transcript (default json)",
+    )
+    parser.add_argument("--output", type=Path, default=None, help="write here (replaced atomically), not stdout")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars or progress lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scriptix-compat",
         description="Keep Scriptix Batch API V1 integrations working on V3 (TUS), and migrate step by step.",
+        epilog="Exit codes: 0 done; 1 API or input error; 2 bad usage; 3 not done yet (the job keeps running); "
+        "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"scriptix-compat {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -61,17 +82,53 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the V1 flow through the shim against the embedded V3 emulator")
     demo.add_argument("--processing-delay", type=float, default=0.5, help="seconds the emulator 'transcribes'")
 
-    emulator = commands.add_parser("emulator", help="serve the local V3 emulator")
-    emulator.add_argument("--listen", type=_listen, default=("127.0.0.1", 8480), metavar="HOST:PORT")
-    emulator.add_argument(
-        "--v1", action="store_true", help="also serve the removed V1 calls (PUT, /align, media_source)"
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve the local V3 emulator",
+        description="Serve a local Scriptix V3 for tests and demos: sessions, results, TUS uploads at "
+        "/api/v3/files/, webhooks and injected faults; any token is an account; no network. "
+        "Admin: GET /_emulator/health, GET /_emulator/state, GET|POST /_emulator/faults. Ctrl-C stops it.",
     )
-    emulator.add_argument("--processing-delay", type=float, default=1.0, help="seconds until a session is done")
-    emulator.add_argument("--webhook-speed", type=float, default=1.0, help="compress the webhook retry schedule")
     emulator.add_argument(
-        "--storage-dir", type=Path, default=None, help="keep uploaded bytes here (default: a temporary directory)"
+        "--listen",
+        type=_listen,
+        default="127.0.0.1:8480",
+        metavar="HOST:PORT",
+        help="where to listen (default 127.0.0.1:8480; port 0: any free port)",
     )
-    emulator.add_argument("--faults", default=None, help="fault settings as JSON, e.g. '{\"rate_503\": 0.1}'")
+    emulator.add_argument(
+        "--v1",
+        action="store_true",
+        help="also serve the removed V1 calls (PUT, /align, media_source); without it they answer 410 Gone",
+    )
+    emulator.add_argument(
+        "--processing-delay",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds from a complete upload to done (default 1.0)",
+    )
+    emulator.add_argument(
+        "--webhook-speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="compress the webhook retry schedule (default 1.0: real time; 600: a minute is 0.1 s)",
+    )
+    emulator.add_argument(
+        "--storage-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep uploaded bytes here (default: a temporary directory, removed on exit)",
+    )
+    emulator.add_argument(
+        "--faults",
+        default=None,
+        metavar="JSON",
+        help="fault settings, e.g. '{\"rate_503\": 0.1}' (default: none); names: latency, rate_429, rate_503, "
+        "retry_after, drop_patch, stall, stall_requests, seed",
+    )
 
     gateway = commands.add_parser(
         "gateway", help="serve V1 over HTTP for legacy code in any language (V1 translated, the rest proxied)"
@@ -106,33 +163,76 @@ def build_parser() -> argparse.ArgumentParser:
         "--channel-timeout", type=_seconds, default=120.0, metavar="S", help="close connections idle this long (120)"
     )
 
-    transcribe = commands.add_parser("transcribe", help="upload a file (or a URL) and fetch its transcript")
-    transcribe.add_argument("source", help="a media file, or an http(s) URL for Scriptix to fetch (V1 media_source)")
-    transcribe.add_argument("--language", required=True, help="the session language, e.g. en")
-    transcribe.add_argument("--wait", action="store_true", help="wait for the transcript")
-    transcribe.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits (default 3600)")
-    transcribe.add_argument("--poll-interval", type=float, default=5.0, help="seconds between polls (default 5)")
-    transcribe.add_argument("--format", choices=FORMATS, default="json", help="output format with --wait")
-    transcribe.add_argument("--output", type=Path, default=None, help="write the output here instead of stdout")
-    transcribe.add_argument("--api-key", default=None, help="the batch token (default: $SCRIPTIX_API_KEY)")
-    transcribe.add_argument("--base-url", default=None, help="the Scriptix host (default: $SCRIPTIX_BASE_URL)")
+    transcribe = commands.add_parser(
+        "transcribe",
+        help="upload a file (or a URL) and fetch its transcript",
+        description="Upload a media file (or have a URL fetched) and fetch its transcript. The session id is "
+        "printed on stderr as soon as the session exists. Running the same command again (same file, "
+        "language and token) continues the same session: an interrupted upload resumes where the server "
+        "stopped. --session ID continues, or fetches, a given session.",
+    )
+    transcribe.add_argument(
+        "source",
+        nargs="?",
+        help="a media file, or an http(s) URL for Scriptix to fetch (V1 media_source); optional with --session",
+    )
+    transcribe.add_argument("--language", default=None, help="the session language, e.g. en (required for a new one)")
+    transcribe.add_argument(
+        "--session", default=None, metavar="SESSION_ID", help="continue this session (upload FILE to it, or fetch it)"
+    )
+    transcribe.add_argument(
+        "--content-type", default=None, metavar="TYPE", help="the file's media type (default: guessed from its name)"
+    )
+    _add_delivery(transcribe, what="the transcript")
+    _add_connection(transcribe)
     transcribe.add_argument("--allow-private-media", action="store_true", help="let a URL source be private")
-    transcribe.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    result = commands.add_parser(
+        "result",
+        help="fetch (or wait for) a session's result, as JSON, text or captions",
+        description="Fetch a session's V1 result. --format txt/srt/vtt needs a finished transcript: "
+        "without --wait, a session not done yet exits 3 (json shows where it is and exits 0).",
+    )
+    result.add_argument("session_id", metavar="SESSION_ID", help="the session, as transcribe printed it")
+    _add_delivery(result, what="the session")
+    _add_connection(result)
 
     add_commands(commands)
     return parser
 
 
+def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors argparse cannot see; refused (exit 2) before anything goes upstream."""
+    if args.command != "transcribe":
+        return
+    if args.source is None and args.session is None:
+        parser.error("transcribe: give a FILE or URL (or --session SESSION_ID to continue a session)")
+    if args.session is None and not args.language:
+        parser.error("transcribe: --language is required for a new session")
+    if args.session is not None and args.source is not None and args.source.startswith(("http://", "https://")):
+        parser.error("transcribe: --session continues a file upload; a URL source always makes a new session")
+    if args.format != "json" and not args.wait:
+        parser.error(
+            f"transcribe: --format {args.format} needs --wait (text and captions exist once the job is done); "
+            f"or fetch them later with: scriptix-compat result SESSION_ID --wait --format {args.format}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scriptix-compat`` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_combinations(parser, args)
     # The CLI's own V1 calls are the tool's business, not legacy call sites of the user's code.
     os.environ.setdefault("SCRIPTIX_COMPAT_WARN", "off")
+    from compat.errors import ConfigurationError, ScriptixError
+
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "demo": _demo,
         "emulator": _emulator,
         "gateway": _gateway,
         "transcribe": _transcribe,
+        "result": _result,
         **staging_commands,
     }
     try:
@@ -152,99 +252,117 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-# transcribe ---------------------------------------------------------------------------------
+# transcribe and result ----------------------------------------------------------------------
+
+
+def _delivery(args: argparse.Namespace) -> Any:
+    from compat.transcribe import Delivery
+
+    return Delivery(
+        wait=args.wait,
+        timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        fmt=args.format,
+        output=args.output,
+        progress=not args.no_progress,
+    )
 
 
 def _transcribe(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from compat.transcribe import Connection, transcribe
 
-    from compat.legacy import LegacyClient, WaitTimeoutError
-
-    show = not args.no_progress
-    client = LegacyClient(api_key=args.api_key, base_url=args.base_url, allow_private_media=args.allow_private_media)
-    with client:
-        is_url = args.source.startswith(("http://", "https://"))
-        if is_url:
-            print(f"asking Scriptix's shim to fetch {args.source} ...", file=sys.stderr)
-            session = client.create_session(args.language, media_source=args.source)
-            session_id = session["result"]["session_id"]
-        else:
-            path = Path(args.source)
-            if not path.is_file():
-                raise ValueError(f"not a file: {args.source}")
-            session_id = client.create_session(args.language)["result"]["session_id"]
-            with tqdm(
-                total=path.stat().st_size, unit="B", unit_scale=True, unit_divisor=1024, desc="upload", disable=not show
-            ) as bar:
-
-                def advance(done: int, total: int) -> None:
-                    bar.update(done - bar.n)
-
-                client.upload(session_id, path, on_progress=advance)
-        print(f"session {session_id}", file=sys.stderr)
-        if not args.wait:
-            _write(args.output, json.dumps(client.get_result(session_id), indent=2) + "\n")
-            return EXIT_OK
-        try:
-            result = _wait_with_bar(client, session_id, args.timeout, args.poll_interval, show)
-        except WaitTimeoutError as exc:
-            print(f"scriptix-compat: {exc}", file=sys.stderr)
-            print(exc.session_id)
-            return EXIT_WAIT_TIMEOUT
-    if result["result"].get("status") != "done":
-        print(f"scriptix-compat: session {session_id} failed: {result['result'].get('error')}", file=sys.stderr)
-        _write(args.output, render(result, "json"))
-        return EXIT_ERROR
-    _write(args.output, render(result, args.format))
-    return EXIT_OK
+    return transcribe(
+        args.source,
+        language=args.language,
+        session_id=args.session,
+        content_type=args.content_type,
+        connection=Connection(args.api_key, args.base_url, args.allow_private_media),
+        delivery=_delivery(args),
+    )
 
 
-def _wait_with_bar(client: Any, session_id: str, timeout: float, poll_interval: float, show: bool) -> dict[str, Any]:
-    from tqdm import tqdm
+def _result(args: argparse.Namespace) -> int:
+    from compat.transcribe import Connection, fetch_result
 
-    from compat.legacy import WaitTimeoutError
-
-    started = time.monotonic()
-    layout = "{desc}: {elapsed} {postfix}"
-    with tqdm(total=None, desc="transcribing", unit="poll", disable=not show, bar_format=layout) as bar:
-        while True:
-            result: dict[str, Any] = client.get_result(session_id)
-            status = result.get("result", {}).get("status")
-            bar.set_postfix_str(str(status))
-            bar.update(1)
-            if status in ("done", "failed"):
-                return result
-            elapsed = time.monotonic() - started
-            if elapsed + poll_interval > timeout:
-                raise WaitTimeoutError(session_id, elapsed, status)
-            time.sleep(poll_interval)
+    return fetch_result(args.session_id, connection=Connection(args.api_key, args.base_url), delivery=_delivery(args))
 
 
-def _write(output: Path | None, text: str) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        print(f"written to {output}", file=sys.stderr)
+# listening ----------------------------------------------------------------------------------
+
+
+class _Listening:
+    """Tells a failure to bind the listening socket (a clear one-line error) from later failures."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.ready = False
+
+    def probe(self) -> None:
+        """Bind and release the address once, so that a busy port raises ``OSError`` here.
+
+        For servers (Werkzeug's) that print their own multi-line complaint and exit instead.
+        """
+        if self.port == 0:
+            return
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself will
+            sock.bind((self.host, self.port))
+
+    def explain(self, exc: OSError) -> str | None:
+        """A one-line message for a bind failure, or ``None`` when ``exc`` is something else."""
+        if self.ready:
+            return None
+        where = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        other = f"[{self.host}]" if ":" in self.host else self.host
+        if exc.errno == errno.EADDRINUSE:
+            return (
+                f"cannot listen on {where}: the address is already in use (is another server running there?); "
+                f"choose another port, e.g. --listen {other}:{self.port + 1 if self.port < 65535 else 8481}, "
+                f"or --listen {other}:0 for any free port"
+            )
+        if exc.errno == errno.EACCES:
+            return f"cannot listen on {where}: permission denied (ports below 1024 need privileges); choose another"
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return f"cannot listen on {where}: {self.host} is not an address of this machine"
+        return None
+
+
+# emulator -----------------------------------------------------------------------------------
 
 
 # emulator -----------------------------------------------------------------------------------
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from compat.emulator import serve
+    from compat.emulator import Emulator, serve
 
     faults = json.loads(args.faults) if args.faults else None
     host, port = args.listen
-    serve(
-        host,
-        port,
-        v1=args.v1,
-        processing_delay=args.processing_delay,
-        webhook_speed=args.webhook_speed,
-        faults=faults,
-        storage_dir=args.storage_dir,
-    )
+    listening = _Listening(host, port)
+
+    def ready(emulator: Emulator) -> None:
+        listening.ready = True
+        print(f"Scriptix V3 emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
+
+    try:
+        listening.probe()
+        serve(
+            host,
+            port,
+            on_ready=ready,
+            v1=args.v1,
+            processing_delay=args.processing_delay,
+            webhook_speed=args.webhook_speed,
+            faults=faults,
+            storage_dir=args.storage_dir,
+        )
+    except OSError as exc:
+        message = listening.explain(exc)
+        if message is None:
+            raise
+        print(f"scriptix-compat emulator: {message}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -260,24 +378,33 @@ def _gateway(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host, port = args.listen
     max_body = _size("max_body_size", args.max_body_size, "--max-body-size")
+    listening = _Listening(host, port)
 
     def ready(url: str) -> None:
+        listening.ready = True
         print(f"scriptix-compat gateway: listening on {url} (upstream {args.upstream})", file=sys.stderr, flush=True)
 
-    serve(
-        args.upstream,
-        store=args.store,
-        host=host,
-        port=port,
-        workers=args.workers,
-        drain_timeout=args.drain_timeout,
-        max_request_body_size=max_body,
-        channel_timeout=args.channel_timeout,
-        allow_private_media=args.allow_private_media,
-        allow_insecure_webhooks=args.allow_insecure_webhooks,
-        media_source_mode=args.media_source_mode,
-        on_ready=ready,
-    )
+    try:
+        serve(
+            args.upstream,
+            store=args.store,
+            host=host,
+            port=port,
+            workers=args.workers,
+            drain_timeout=args.drain_timeout,
+            max_request_body_size=max_body,
+            channel_timeout=args.channel_timeout,
+            allow_private_media=args.allow_private_media,
+            allow_insecure_webhooks=args.allow_insecure_webhooks,
+            media_source_mode=args.media_source_mode,
+            on_ready=ready,
+        )
+    except OSError as exc:
+        message = listening.explain(exc)
+        if message is None:
+            raise
+        print(f"scriptix-compat gateway: {message}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -22,7 +22,15 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
 from compat.errors import ConfigurationError
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_CLAIM_LEASE", "MEMORY_STORE", "Settings", "default_store_path"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CLAIM_LEASE",
+    "MEMORY_STORE",
+    "OptionCheck",
+    "Settings",
+    "check_options",
+    "default_store_path",
+]
 
 DEFAULT_BASE_URL = "https://api.scriptix.io"
 MEMORY_STORE = ":memory:"
@@ -115,16 +123,10 @@ class Settings(BaseModel):
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         for name in cls.model_fields:
-            raw = options.get(name)
-            source = f"keyword {name}="
-            if raw is None and name in ENVIRONMENT and env.get(ENVIRONMENT[name], "") != "":
-                raw = env[ENVIRONMENT[name]]
-                source = f"environment variable {ENVIRONMENT[name]}"
-            if raw is None:
-                sources[name] = "default"
-                continue
-            values[name] = _check(name, raw, source)
+            raw, source = _raw_value(name, options, env)
             sources[name] = source
+            if raw is not None:
+                values[name] = _check(name, raw, source)
         if "store" not in values:
             values["store"] = str(default_store_path())
         settings = cls(**values)
@@ -158,10 +160,61 @@ class Settings(BaseModel):
         return f"{self.base_url}/api/v3/speech-to-text/session"
 
 
-def _fail(name: str, source: str, raw: Any, expected: str) -> ConfigurationError:
-    shown = "<redacted>" if name == "api_key" else repr(raw)
+class OptionCheck(NamedTuple):
+    """One option as :func:`check_options` found it: its value (``api_key`` hidden), source and problem."""
+
+    option: str
+    value: Any
+    source: str
+    problem: str | None
+
+
+def check_options(environ: Mapping[str, str] | None = None, **options: Any) -> list[OptionCheck]:
+    """Every option with its source, each checked on its own: one bad value does not hide the others.
+
+    ``value`` is the checked value (the raw one when it is bad); the token is shown as ``"set"``,
+    ``"not set"`` or ``"<redacted>"``. ``problem`` is the message :meth:`Settings.resolve` would
+    raise for that option, or ``None``.
+    """
+    env = os.environ if environ is None else environ
+    checks = []
+    for name in Settings.model_fields:
+        raw, source = _raw_value(name, options, env)
+        problem = None
+        value: Any = getattr(Settings.model_fields[name], "default", None)
+        if name == "store" and raw is None:
+            value = str(default_store_path())
+        if raw is not None:
+            try:
+                value = _check(name, raw, source)
+            except ConfigurationError as exc:
+                problem, value = str(exc), _shown(name, raw)
+        if name == "api_key":
+            value = "<redacted>" if problem else ("set" if raw is not None else "not set")
+        checks.append(OptionCheck(name, value, source, problem))
+    return checks
+
+
+def _raw_value(name: str, options: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Any, str]:
+    """An option's raw value and where it came from: the keyword, else the environment, else default."""
+    if options.get(name) is not None:
+        return options[name], f"keyword {name}="
+    if name in ENVIRONMENT and env.get(ENVIRONMENT[name], "") != "":
+        return env[ENVIRONMENT[name]], f"environment variable {ENVIRONMENT[name]}"
+    return None, "default"
+
+
+def _shown(name: str, raw: Any) -> Any:
+    """A raw option value safe to print: no token, no credentials in a URL."""
+    if name == "api_key":
+        return "<redacted>"
     if name == "base_url" and isinstance(raw, str) and "@" in raw:
-        shown = repr(re.sub(r"//[^/@]*@", "//<redacted>@", raw))
+        return re.sub(r"//[^/@]*@", "//<redacted>@", raw)
+    return raw
+
+
+def _fail(name: str, source: str, raw: Any, expected: str) -> ConfigurationError:
+    shown = "<redacted>" if name == "api_key" else repr(_shown(name, raw))
     return ConfigurationError(f"option {name!r} from {source}: {shown} is not {expected}", option=name)
 
 

@@ -10,7 +10,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from compat.errors import ConfigurationError, ScriptixError
+from compat.errors import AuthenticationError, ConfigurationError, ScriptixError
 from compat.staging.notice import notice
 from compat.staging.verify import Difference, shadow_compare
 from compat.store import SQLiteStore
@@ -23,6 +23,7 @@ from compat.v3.tus import ProgressCallback
 __all__ = ["LegacyClient", "WaitTimeoutError"]
 
 FINAL_STATUSES = frozenset({"done", "failed"})
+NO_TOKEN = "Unauthorized: no API token: pass api_key= to LegacyClient or set SCRIPTIX_API_KEY"
 
 
 class WaitTimeoutError(ScriptixError, TimeoutError):
@@ -118,8 +119,12 @@ class LegacyClient:
         self.v3.close()
 
     @property
-    def _token(self) -> str | None:
-        return self.v3.settings.token()
+    def _token(self) -> str:
+        """The configured token; without one, a 401 (V1 body) naming where a token comes from, sent nowhere."""
+        token = self.v3.settings.token()
+        if token is None:
+            raise AuthenticationError(NO_TOKEN, status_code=401)
+        return token
 
     def create_session(self, language: str, **v1_fields: Any) -> dict[str, Any]:
         """V1 ``POST /api/v3/speech-to-text/session``: ``language`` plus any V1 body field
@@ -174,9 +179,10 @@ class LegacyClient:
     def get_result(self, session_id: str) -> dict[str, Any]:
         """V1 ``GET …/session/{id}/result``; ``result.status`` is ``"done"`` when finished."""
         notice("get_result", via="LegacyClient")
-        answer = self.translator.get_result(self._token, session_id)
-        if self.shadow_base_url and self._token and random.random() < self.shadow_rate:
-            differences = shadow_compare(answer, session_id, self._token, self.shadow_base_url)
+        token = self._token
+        answer = self.translator.get_result(token, session_id)
+        if self.shadow_base_url and random.random() < self.shadow_rate:
+            differences = shadow_compare(answer, session_id, token, self.shadow_base_url)
             if differences:
                 self.shadow_mismatches.append((session_id, differences))
         return answer

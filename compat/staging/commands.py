@@ -25,7 +25,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     report = commands.add_parser("report", help="show a legacy-usage report (SCRIPTIX_COMPAT_REPORT) as a table")
     report.add_argument("path", type=Path, help="the report file")
 
-    doctor = commands.add_parser("doctor", help="settings and their sources, upstream, store, recent legacy calls")
+    doctor = commands.add_parser(
+        "doctor",
+        help="settings and their sources, upstream, store, recent legacy calls",
+        description="List every setting with its source, marking each bad one with the reason (exit 1 if any), "
+        "check the upstream and its TUS extensions, the state store, and the most recent legacy calls.",
+    )
     doctor.add_argument("--format", choices=("text", "json"), default="text")
     doctor.add_argument("--no-upstream", action="store_true", help="do not contact the upstream")
     doctor.add_argument("--api-key", default=None)
@@ -67,7 +72,7 @@ def _doctor(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(json.dumps(result, indent=2) + "\n" if args.format == "json" else render_text(result))
     upstream_ok = result["upstream"].get("skipped") or "error" not in result["upstream"]
-    return 0 if upstream_ok and result["store"].get("healthy") else 1
+    return 0 if upstream_ok and result["store"].get("healthy") and not result["problems"] else 1
 
 
 def _verify(args: argparse.Namespace) -> int:

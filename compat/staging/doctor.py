@@ -1,8 +1,10 @@
 """``scriptix-compat doctor``: what the shim would do here, and whether it can.
 
-Every active setting and where it came from, whether the upstream answers and which TUS extensions
-it advertises, where the state store is and whether it is healthy, and the most recent legacy calls
-of the usage report. Nothing secret is printed: the token is shown as set or not set.
+Every setting and where it came from (each checked on its own, so one bad value is marked and
+the others are still listed; the upstream is not contacted while a setting is bad), whether the
+upstream answers and which TUS extensions it advertises, where the state store is and whether it
+is healthy, and the most recent legacy calls of the usage report. Nothing secret is printed: the
+token is shown as set or not set.
 """
 
 from __future__ import annotations
@@ -14,21 +16,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from compat.config import MEMORY_STORE, Settings
+from compat.config import MEMORY_STORE, OptionCheck, Settings, check_options
 from compat.errors import ScriptixError
 
 __all__ = ["diagnose", "render_text"]
 
 
-def _settings_section(settings: Settings) -> list[dict[str, Any]]:
+def _settings_section(checks: list[OptionCheck]) -> list[dict[str, Any]]:
     rows = []
-    sources = settings.sources()
-    for name, value in settings:
-        if name == "api_key":
-            shown: Any = "set" if value is not None else "not set"
-        else:
-            shown = value
-        rows.append({"option": name, "value": shown, "source": sources.get(name, "default")})
+    for check in checks:
+        row = {"option": check.option, "value": check.value, "source": check.source}
+        if check.problem is not None:
+            row["problem"] = check.problem
+        rows.append(row)
     return rows
 
 
@@ -55,8 +55,7 @@ def _upstream_section(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _store_section(settings: Settings) -> dict[str, Any]:
-    path = settings.store
+def _store_section(path: str) -> dict[str, Any]:
     if path == MEMORY_STORE:
         return {"path": path, "healthy": True, "note": "in memory: nothing survives the process"}
     info: dict[str, Any] = {"path": path, "exists": os.path.exists(path)}
@@ -96,12 +95,20 @@ def _recent_calls(limit: int) -> dict[str, Any]:
 
 
 def diagnose(*, check_upstream: bool = True, recent: int = 10, **options: Any) -> dict[str, Any]:
-    """Everything ``doctor`` reports, as a JSON-ready dict."""
-    settings = Settings.resolve(**options)
+    """Everything ``doctor`` reports, as a JSON-ready dict; ``problems`` lists the bad settings."""
+    checks = check_options(**options)
+    problems = [check.problem for check in checks if check.problem is not None]
+    upstream: dict[str, Any] = {"skipped": True}
+    if problems:
+        upstream["note"] = "not checked: fix the settings marked BAD first"
+    elif check_upstream:
+        upstream = _upstream_section(Settings.resolve(**options))
+    store = next(check for check in checks if check.option == "store")
     return {
-        "settings": _settings_section(settings),
-        "upstream": _upstream_section(settings) if check_upstream else {"skipped": True},
-        "store": _store_section(settings),
+        "settings": _settings_section(checks),
+        "problems": problems,
+        "upstream": upstream,
+        "store": _store_section(store.value) if store.problem is None else {"path": store.value, "healthy": False},
         "legacy_calls": _recent_calls(recent),
     }
 
@@ -111,10 +118,15 @@ def render_text(report: dict[str, Any]) -> str:
     lines = ["Settings (value, and where it came from):"]
     for row in report["settings"]:
         lines.append(f"  {row['option']:<22} {row['value']!s:<48} {row['source']}")
+        if "problem" in row:
+            lines.append(f"  {'':<22} ^ BAD: {row['problem']}")
+    problems = report.get("problems") or []
+    if problems:
+        lines.append(f"  {len(problems)} bad setting(s): fix before anything else")
     upstream = report["upstream"]
     lines.append("")
     if upstream.get("skipped"):
-        lines.append("Upstream: not checked")
+        lines.append(f"Upstream: {upstream.get('note', 'not checked')}")
     elif upstream.get("reachable") and "error" not in upstream:
         lines.append(f"Upstream: {upstream['url']} answered in {upstream['seconds']} s")
         lines.append(f"  TUS versions:   {', '.join(upstream['tus_versions']) or '-'}")
