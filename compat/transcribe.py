@@ -174,6 +174,8 @@ class _FileJob:
                     status_code=404,
                 )
             _say(f"session {session_id}")
+            if state == "has_media" and media is not None:
+                _say(f"session {session_id} already has its media: {media.path} is not sent again")
         else:
             session_id, state = self._continued(key)
             if session_id is None:
