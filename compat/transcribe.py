@@ -164,21 +164,14 @@ class _FileJob:
         self.jobs = JobBook(client.v3.store)
 
     def run(self, media: MediaFile | None, language: str | None, session_id: str | None) -> int:
-        key = self._key(media, language) if media is not None and language is not None else None
         if session_id is not None:
-            _check_session_id(session_id)
-            state = self._media_state(session_id)
-            if state == "gone":
-                raise NotFoundError(
-                    f"session {session_id} was not found for this token (deleted, or another account's)",
-                    status_code=404,
-                )
-            _say(f"session {session_id}")
-            if state == "has_media" and media is not None:
-                _say(f"session {session_id} already has its media: {media.path} is not sent again")
+            state = self._given(session_id, media)
         else:
-            session_id, state = self._continued(key)
-            if session_id is None:
+            key = self._key(media, language) if media is not None and language is not None else None
+            continued = self._continued(key) if key is not None else None
+            if continued is not None:
+                session_id, state = continued
+            else:
                 session_id, state = self._create(language or ""), "needs_media"
                 if key is not None:
                     self.jobs.remember(key, session_id)
@@ -198,6 +191,19 @@ class _FileJob:
             self._say_how_to_continue(session_id, media, uploaded)
             raise
 
+    def _given(self, session_id: str, media: MediaFile | None) -> MediaState:
+        """``--session ID``: it must exist for this token; whether it still needs its media."""
+        _check_session_id(session_id)
+        state = self._media_state(session_id)
+        if state == "gone":
+            raise NotFoundError(
+                f"session {session_id} was not found for this token (deleted, or another account's)", status_code=404
+            )
+        _say(f"session {session_id}")
+        if state == "has_media" and media is not None:
+            _say(f"session {session_id} already has its media: {media.path} is not sent again")
+        return state
+
     def _key(self, media: MediaFile, language: str) -> str:
         return job_key(
             owner=self.client.v3.store.token_digest(self.token),
@@ -208,18 +214,18 @@ class _FileJob:
             filename=media.filename,
         )
 
-    def _continued(self, key: str | None) -> tuple[str | None, MediaState]:
+    def _continued(self, key: str) -> tuple[str, MediaState] | None:
         """The session an earlier, unfinished run of the same command created, if it still exists."""
-        session_id = self.jobs.session_for(key) if key is not None else None
-        if session_id is None or key is None:
-            return None, "gone"
+        session_id = self.jobs.session_for(key)
+        if session_id is None:
+            return None
         state = self._media_state(session_id)
         if state == "gone":
             _say(f"session {session_id} of an earlier run of this command is gone upstream; starting a new one")
             self.jobs.forget(key)
-            return None, state
-        done = "its media is uploaded" if state == "has_media" else "its upload resumes where the server stopped"
-        _say(f"session {session_id} (continuing an earlier run of this command: {done})")
+            return None
+        what = "its media is uploaded" if state == "has_media" else "its upload resumes where the server stopped"
+        _say(f"session {session_id} (continuing an earlier run of this command: {what})")
         return session_id, state
 
     def _media_state(self, session_id: str) -> MediaState:
