@@ -235,6 +235,12 @@ class _FileJob:
         except NotFoundError:
             return "gone"
         record = self.client.translator.sessions.open(self.token, session_id)
+        if record and record.state == "uploading":
+            lease = self.client.v3.settings.claim_lease
+            raise ValueError(
+                f"session {session_id} is being uploaded by another process right now (or by one that stopped "
+                f"less than {lease:g} s ago); wait for it, then run the same command again"
+            )
         if record:
             return "has_media" if record.state == "uploaded" else "needs_media"
         status = answer.get("result", {}).get("status")  # a session this machine did not upload to

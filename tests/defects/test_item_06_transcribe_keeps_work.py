@@ -25,6 +25,7 @@ from werkzeug import Request, Response
 
 from compat import LegacyClient
 from compat.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT, main
+from compat.progress import human_size
 
 TOKEN = "item6-token"
 CHUNK = 16 * 1024
@@ -82,31 +83,29 @@ def session_line(stderr: str) -> str:
 # the acceptance point: interrupted mid-upload, then run again ----------------------------------
 
 
-def test_interrupted_transcribe_run_again_continues_one_session_and_one_upload(
-    fake: FakeV3, wav: Path, tmp_path: Path
-) -> None:
-    size = wav.stat().st_size
-    # Pace the upstream: each PATCH is answered 0.15 s after it arrives, so there is a "mid".
-    fake.fail("PATCH", "tus-upload", *[("stall", 0.15)] * 40)
+def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "SCRIPTIX_COMPAT_STORE": str(tmp_path / "state.sqlite3"),
         "SCRIPTIX_COMPAT_CHUNK_SIZE": str(CHUNK),
+        **extra,
     }
     env.pop("SCRIPTIX_API_KEY", None)
-    command = [
-        sys.executable,
-        "-m",
-        "compat.cli",
-        "transcribe",
-        str(wav),
-        "--language",
-        "en",
-        "--api-key",
-        TOKEN,
-        "--base-url",
-        fake.base_url,
-    ]
+    return env
+
+
+def transcribe_command(fake: FakeV3, wav: Path) -> list[str]:
+    command = [sys.executable, "-m", "compat.cli", "transcribe", str(wav), "--language", "en"]
+    return [*command, "--api-key", TOKEN, "--base-url", fake.base_url]
+
+
+def run_and_stop_mid_upload(fake: FakeV3, command: list[str], env: dict[str, str], sig: int) -> tuple[int, str]:
+    """Run ``command`` in a child process against a paced upstream; send ``sig`` after 4 PATCHes.
+
+    Each PATCH is answered 0.15 s after it arrives, so there is a "mid". Returns the exit code
+    and stderr, once the fake has finished the PATCH it was holding when the child stopped.
+    """
+    fake.fail("PATCH", "tus-upload", *[("stall", 0.15)] * 40)
     child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -114,19 +113,28 @@ def test_interrupted_transcribe_run_again_continues_one_session_and_one_upload(
             assert child.poll() is None, child.communicate()
             assert time.monotonic() < deadline, "the upload never got going"
             time.sleep(0.02)
-        child.send_signal(signal.SIGINT)
-        _, first_err = child.communicate(timeout=60)
+        child.send_signal(sig)
+        _, stderr = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-    assert child.returncode == EXIT_INTERRUPTED, first_err
+    time.sleep(0.5)
+    fake.faults.clear()
+    return child.returncode, stderr
+
+
+def test_interrupted_transcribe_run_again_continues_one_session_and_one_upload(
+    fake: FakeV3, wav: Path, tmp_path: Path
+) -> None:
+    size = wav.stat().st_size
+    command, env = transcribe_command(fake, wav), child_env(tmp_path)
+    code, first_err = run_and_stop_mid_upload(fake, command, env, signal.SIGINT)
+    assert code == EXIT_INTERRUPTED, first_err
     assert "Traceback" not in first_err
     session_id = session_line(first_err)
     assert f"--session {session_id}" in first_err and "run the same command again" in first_err
     assert "\r" not in first_err  # stderr is a pipe: progress as plain lines
-    time.sleep(0.5)  # let the fake finish the PATCH it was holding when the client died
-    fake.faults.clear()
     upload = fake.only_upload()
     kept = len(upload.data)
     assert 0 < kept < size, "the interrupt should land mid-upload"
@@ -138,13 +146,35 @@ def test_interrupted_transcribe_run_again_continues_one_session_and_one_upload(
     assert rerun.returncode == EXIT_OK, rerun.stderr
     assert session_line(rerun.stderr) == session_id
     assert "continuing an earlier run" in rerun.stderr
-    assert f"upload resumes at {kept // 1024}" in rerun.stderr.replace(".0 KiB", "")
+    assert f"upload resumes at {human_size(kept)}" in rerun.stderr
     assert fake.count("POST", "session-create") == 1  # one session
     assert fake.count("POST", "tus-create") == 1  # one upload
     assert fake.only_upload() is upload and bytes(upload.data) == wav.read_bytes()
     assert upload.session_id == session_id
     assert patch_bytes(fake, since=before_rerun) == size - kept  # the second run sent only the rest
     assert patch_bytes(fake) == size  # every byte crossed the wire once
+
+
+def test_a_killed_transcribe_is_continued_once_its_claim_lapses(fake: FakeV3, wav: Path, tmp_path: Path) -> None:
+    size = wav.stat().st_size
+    command, env = transcribe_command(fake, wav), child_env(tmp_path, SCRIPTIX_COMPAT_CLAIM_LEASE="2")
+    code, _ = run_and_stop_mid_upload(fake, command, env, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    kept = len(fake.only_upload().data)
+    assert 0 < kept < size
+
+    # At once: the dead run's claim has not lapsed; it says so, and sends nothing.
+    too_soon = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert too_soon.returncode == EXIT_ERROR, too_soon.stderr
+    assert "being uploaded by another process" in too_soon.stderr
+    assert patch_bytes(fake) == kept and fake.count("POST", "session-create") == 1
+
+    time.sleep(2.5)
+    later = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert later.returncode == EXIT_OK, later.stderr
+    assert fake.count("POST", "session-create") == 1 and fake.count("POST", "tus-create") == 1
+    assert bytes(fake.only_upload().data) == wav.read_bytes()
+    assert patch_bytes(fake) == size
 
 
 # checks before anything goes upstream --------------------------------------------------------
