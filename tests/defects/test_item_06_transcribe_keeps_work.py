@@ -157,8 +157,10 @@ def test_interrupted_transcribe_run_again_continues_one_session_and_one_upload(
 
 def test_a_killed_transcribe_is_continued_once_its_claim_lapses(fake: FakeV3, wav: Path, tmp_path: Path) -> None:
     size = wav.stat().st_size
-    command, env = transcribe_command(fake, wav), child_env(tmp_path, SCRIPTIX_COMPAT_CLAIM_LEASE="2")
+    lease = 8.0  # long enough for the first rerun to start (interpreter and imports) on a loaded machine
+    command, env = transcribe_command(fake, wav), child_env(tmp_path, SCRIPTIX_COMPAT_CLAIM_LEASE=str(lease))
     code, _ = run_and_stop_mid_upload(fake, command, env, signal.SIGKILL)
+    lapsed_at = time.monotonic() + lease  # the claim was last renewed before the kill
     assert code == -signal.SIGKILL
     kept = len(fake.only_upload().data)
     assert 0 < kept < size
@@ -169,7 +171,7 @@ def test_a_killed_transcribe_is_continued_once_its_claim_lapses(fake: FakeV3, wa
     assert "being uploaded by another process" in too_soon.stderr
     assert patch_bytes(fake) == kept and fake.count("POST", "session-create") == 1
 
-    time.sleep(2.5)
+    time.sleep(max(0.0, lapsed_at + 0.5 - time.monotonic()))
     later = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert later.returncode == EXIT_OK, later.stderr
     assert fake.count("POST", "session-create") == 1 and fake.count("POST", "tus-create") == 1
