@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         "emulator",
         help="serve the local V3 emulator",
         description="Serve a local Scriptix V3 for tests and demos: sessions, results, TUS uploads at "
-        "/api/v3/files/, webhooks and injected faults; any token is an account; no network. "
+        "/api/v3/files/, webhooks and injected faults; each token is an account (any token, or --token; "
+        "with --v1 only test-token and other-token); no network. "
         "Admin: GET /_emulator/health, GET /_emulator/state, GET|POST /_emulator/faults. Ctrl-C stops it.",
     )
     emulator.add_argument(
@@ -128,6 +129,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="fault settings, e.g. '{\"rate_503\": 0.1}' (default: none); names: latency, rate_429, rate_503, "
         "retry_after, drop_patch, stall, stall_requests, seed",
+    )
+    tokens = emulator.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token",
+        action="append",
+        default=None,
+        metavar="TOKEN",
+        help="a valid token (repeatable); others get 401 (default: any token; with --v1: test-token, other-token)",
+    )
+    tokens.add_argument("--any-token", action="store_true", help="accept every non-empty token (also with --v1)")
+    emulator.add_argument(
+        "--languages",
+        default=None,
+        metavar="LIST",
+        help="supported languages, comma-separated, or 'any'; others get 400 "
+        "(default: any; with --v1: the 33 Scriptix documents)",
     )
 
     gateway = commands.add_parser(
@@ -336,14 +353,20 @@ class _Listening:
 
 def _emulator(args: argparse.Namespace) -> int:
     from compat.emulator import Emulator, serve
+    from compat.emulator.server import describe_access
 
     faults = json.loads(args.faults) if args.faults else None
     host, port = args.listen
+    languages: list[str] | str | None = None
+    if args.languages is not None:
+        listed = [code.strip() for code in args.languages.split(",") if code.strip()]
+        languages = "any" if [code.lower() for code in listed] == ["any"] else listed
     listening = _Listening(host, port)
 
     def ready(emulator: Emulator) -> None:
         listening.ready = True
         print(f"Scriptix V3 emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
+        print(describe_access(emulator.options), flush=True)
 
     try:
         listening.probe()
@@ -352,6 +375,8 @@ def _emulator(args: argparse.Namespace) -> int:
             port,
             on_ready=ready,
             v1=args.v1,
+            tokens="any" if args.any_token else args.token,
+            languages=languages,
             processing_delay=args.processing_delay,
             webhook_speed=args.webhook_speed,
             faults=faults,

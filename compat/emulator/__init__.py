@@ -4,7 +4,9 @@
 >>> with Emulator(processing_delay=0.2) as emu:                             # doctest: +SKIP
 ...     client = LegacyClient(api_key="any-token", base_url=emu.url, store=":memory:")
 
-What it serves (any non-empty token is an account; each sees only its own sessions and uploads):
+What it serves (each token is an account and sees only its own sessions and uploads; any non-empty
+token is valid, or only ``tokens``, by default ``DEFAULT_V1_TOKENS`` in V1 mode; ``languages``
+likewise restricts the languages, by default ``DEFAULT_LANGUAGES`` in V1 mode):
 
 * ``/api/v3/speech-to-text/session``: create (``language`` required), list, get, ``/result``, delete;
 * ``/api/v3/files/``: TUS 1.0.0 with creation, creation-with-upload, creation-defer-length,
@@ -27,12 +29,15 @@ from compat.emulator.app import EmulatorApp, RequestRecord
 from compat.emulator.faults import FAULT_NAMES, Faults
 from compat.emulator.media import MediaInfo, analyse_media
 from compat.emulator.metadata import encode_metadata, parse_metadata
-from compat.emulator.options import EmulatorOptions
+from compat.emulator.options import ANY, DEFAULT_LANGUAGES, DEFAULT_V1_TOKENS, EmulatorOptions
 from compat.emulator.server import Emulator, serve
 from compat.emulator.state import SessionSnapshot, UploadSnapshot
 from compat.emulator.webhooks import WebhookDelivery, WebhookTarget
 
 __all__ = [
+    "ANY",
+    "DEFAULT_LANGUAGES",
+    "DEFAULT_V1_TOKENS",
     "FAULT_NAMES",
     "Emulator",
     "EmulatorApp",

@@ -1,7 +1,8 @@
 """The emulator's WSGI application: routing, authentication, injected faults and the request log.
 
-Every session and upload belongs to the token that made it (any non-empty token is an account;
-``x-zoom-s2t-key: <token>`` or ``Authorization: Bearer <token>``); another token sees 404.
+Every session and upload belongs to the token that made it (``x-zoom-s2t-key: <token>`` or
+``Authorization: Bearer <token>``); another token sees 404. Which tokens are valid is
+``EmulatorOptions.tokens``: any non-empty one by default, a fixed list in V1 mode; others get 401.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from compat.emulator.webhooks import WebhookSender
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["ADMIN_PREFIX", "EmulatorApp", "RequestRecord"]
+__all__ = ["ADMIN_PREFIX", "UNAUTHORIZED", "EmulatorApp", "RequestRecord"]
 
 log = logging.getLogger("compat.emulator")
 
@@ -40,6 +41,9 @@ SESSIONS = "/api/v3/speech-to-text/session"
 FILES = "/api/v3/files"
 ADMIN_PREFIX = "/_emulator/"
 MAX_LOGGED_REQUESTS = 100_000
+# V1 documents only "401 Unauthorized"; the shim refuses a missing token with this text, and an
+# unknown token's 401 comes from upstream through the shim: one text for both keeps them equal.
+UNAUTHORIZED = "Unauthorized: the x-zoom-s2t-key header is missing or invalid"
 
 
 @dataclass(frozen=True)
@@ -182,8 +186,8 @@ class EmulatorApp:
             account = ""
             if not (route.tus and method == "OPTIONS") and not route.public:
                 token = token_of(request)
-                if token is None:
-                    raise ApiError(401, "Unauthorized")
+                if token is None or not self.options.accepts_token(token):
+                    raise ApiError(401, UNAUTHORIZED)
                 account = account_of(token)
             return handler(self, request, account, ident)
         except ApiError as error:

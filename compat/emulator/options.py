@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal
 
 __all__ = [
+    "ANY",
+    "DEFAULT_LANGUAGES",
     "DEFAULT_MAX_SIZE",
     "DEFAULT_PROCESSING_DELAY",
     "DEFAULT_UPLOAD_EXPIRY",
+    "DEFAULT_V1_TOKENS",
     "WEBHOOK_SCHEDULE",
     "EmulatorOptions",
 ]
@@ -22,6 +27,22 @@ DEFAULT_MAX_SIZE = 10 * 1024**3  # the 10 GiB ``maxTotalFileSize`` of Scriptix's
 DEFAULT_WEBHOOK_TIMEOUT = 20.0  # "must respond with a 2XX status code within 20 seconds"
 # Minutes after completion at which a webhook is (re)tried: 00:00, +1, +3, +8, +23, +53 (scriptix-api.md §2.7).
 WEBHOOK_SCHEDULE = (0.0, 1.0, 3.0, 8.0, 23.0, 53.0)
+
+ANY: Literal["any"] = "any"
+"""``tokens=ANY`` / ``languages=ANY``: accept every token (each one is an account) / every language."""
+# The tokens V1 mode accepts unless told otherwise: one to use and one for "another account" tests.
+DEFAULT_V1_TOKENS = ("test-token", "other-token")
+# The languages V1 mode accepts unless told otherwise. Scriptix lists them only "in the API portal";
+# this is the list its Custom Models pages document (scriptix-api.md §1.4). A listed code also
+# covers its regional forms: "en" accepts "en-US", "en-gb", "en_GB".
+DEFAULT_LANGUAGES = (
+    *("en", "nl", "fr", "de", "es", "it", "pt", "pl", "cs", "da", "fi", "el", "hu", "no", "ro", "sk", "sv"),
+    *("ar", "he", "tr", "fa", "zh", "ja", "ko", "hi", "th", "id", "vi", "ru", "uk", "ms", "ta", "te"),
+)
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")  # what an HTTP header value can carry once stripped
+_LANGUAGE = re.compile(r"^[A-Za-z0-9]+([-_][A-Za-z0-9]+)*$")
+
+Allowed = Collection[str] | Literal["any"] | None
 
 
 def _finite(name: str, value: float, *, minimum: float = 0.0) -> float:
@@ -44,6 +65,12 @@ class EmulatorOptions:
         upload_expiry: seconds of inactivity after which an unfinished upload expires.
         transcripts: scripted transcripts, file name -> text (other files get lorem-style words).
         storage_dir: where uploads are stored; ``None``: a temporary directory removed on stop.
+        tokens: the valid tokens (another gets 401), or ``"any"`` (every non-empty token is an
+            account). ``None``: :data:`DEFAULT_V1_TOKENS` with ``v1``, else ``"any"``. Resolved to
+            a ``frozenset`` or ``"any"``; never shown in the repr.
+        languages: the supported languages (another gets 400 ``Invalid language``), or ``"any"``.
+            ``None``: :data:`DEFAULT_LANGUAGES` with ``v1``, else ``"any"``. Resolved to a
+            ``frozenset`` of lower-case codes or ``"any"``; see :meth:`supports_language`.
     """
 
     processing_delay: float = DEFAULT_PROCESSING_DELAY
@@ -54,6 +81,8 @@ class EmulatorOptions:
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY
     transcripts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     storage_dir: Path | None = None
+    tokens: Allowed = field(default=None, repr=False)
+    languages: Allowed = None
 
     def __post_init__(self) -> None:
         _finite("processing_delay", self.processing_delay)
@@ -69,7 +98,42 @@ class EmulatorOptions:
         object.__setattr__(self, "transcripts", MappingProxyType(dict(self.transcripts)))
         if self.storage_dir is not None:
             object.__setattr__(self, "storage_dir", Path(self.storage_dir))
+        tokens = _allowed("tokens", self.tokens, DEFAULT_V1_TOKENS if self.v1 else ANY, _TOKEN)
+        object.__setattr__(self, "tokens", tokens)
+        languages = _allowed("languages", self.languages, DEFAULT_LANGUAGES if self.v1 else ANY, _LANGUAGE)
+        if languages != ANY:
+            languages = frozenset(code.lower().replace("_", "-") for code in languages)
+        object.__setattr__(self, "languages", languages)
+
+    def accepts_token(self, token: str) -> bool:
+        """Whether ``token`` is a valid token here."""
+        return self.tokens == ANY or (self.tokens is not None and token in self.tokens)
+
+    def supports_language(self, language: str) -> bool:
+        """Whether ``language`` is supported: listed (any case, ``-`` or ``_``), or its base language is."""
+        if self.languages == ANY or self.languages is None:
+            return True
+        code = language.strip().lower().replace("_", "-")
+        return code in self.languages or code.split("-", 1)[0] in self.languages
 
     def webhook_offsets(self) -> tuple[float, ...]:
         """Seconds after completion of each webhook attempt, compressed by ``webhook_speed``."""
         return tuple(minutes * 60.0 / self.webhook_speed for minutes in WEBHOOK_SCHEDULE)
+
+
+def _allowed(
+    name: str, value: object, default: Collection[str] | str, pattern: re.Pattern[str]
+) -> frozenset[str] | str:
+    """``"any"`` or a frozenset of checked strings; ``None`` is ``default``. Never echoes a token."""
+    if value is None:
+        value = default
+    if value == ANY:
+        return ANY
+    shown = "" if name == "tokens" else f", not {value!r}"
+    if isinstance(value, str | bytes) or not isinstance(value, Collection):
+        raise ValueError(f"{name} must be a list of strings or {ANY!r}{shown}")
+    for item in value:
+        if not isinstance(item, str) or not pattern.fullmatch(item):
+            shown = "" if name == "tokens" else f": {item!r}"
+            raise ValueError(f"{name} must be printable strings without spaces{shown}")
+    return frozenset(value)

@@ -7,25 +7,27 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from compat.emulator.app import EmulatorApp, RequestRecord
 from compat.emulator.faults import Faults
 from compat.emulator.options import (
+    ANY,
     DEFAULT_MAX_SIZE,
     DEFAULT_PROCESSING_DELAY,
     DEFAULT_UPLOAD_EXPIRY,
+    DEFAULT_V1_TOKENS,
     DEFAULT_WEBHOOK_TIMEOUT,
     EmulatorOptions,
 )
 from compat.emulator.state import SessionSnapshot, UploadSnapshot
 from compat.emulator.webhooks import WebhookDelivery
 
-__all__ = ["Emulator", "serve"]
+__all__ = ["Emulator", "describe_access", "serve"]
 
 log = logging.getLogger("compat.emulator")
 
@@ -104,6 +106,10 @@ class Emulator:
         transcripts: scripted transcripts by file name, e.g. ``{"talk.wav": "hello world"}``.
         faults: a :class:`Faults` or a mapping of fault settings (see :attr:`faults`).
         storage_dir: where uploaded bytes go (default: a temporary directory removed on stop).
+        tokens: the valid tokens, others get 401 (``"any"``: every non-empty token). Default: with
+            ``v1``, ``DEFAULT_V1_TOKENS`` (``test-token`` and ``other-token``); else ``"any"``.
+        languages: the supported languages, others get 400 ``Invalid language`` (``"any"``: all;
+            ``"en"`` covers ``"en-US"``). Default: with ``v1``, ``DEFAULT_LANGUAGES``; else ``"any"``.
     """
 
     def __init__(
@@ -120,6 +126,8 @@ class Emulator:
         transcripts: Mapping[str, str] | None = None,
         faults: Faults | Mapping[str, Any] | None = None,
         storage_dir: str | Path | None = None,
+        tokens: Collection[str] | Literal["any"] | None = None,
+        languages: Collection[str] | Literal["any"] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -132,6 +140,8 @@ class Emulator:
             upload_expiry=upload_expiry,
             transcripts=dict(transcripts or {}),
             storage_dir=Path(storage_dir) if storage_dir is not None else None,
+            tokens=tokens,
+            languages=languages,
         )
         self.faults: Faults = faults if isinstance(faults, Faults) else Faults(**dict(faults or {}))
         """The fault settings, changeable while running (also via ``POST /_emulator/faults``)."""
@@ -267,6 +277,21 @@ class Emulator:
             time.sleep(0.02)
 
 
+def describe_access(options: EmulatorOptions) -> str:
+    """Which tokens and languages are accepted, in one line (given tokens are counted, never shown)."""
+    if options.tokens == ANY:
+        tokens = "any token"
+    elif options.tokens == frozenset(DEFAULT_V1_TOKENS):
+        tokens = "tokens " + ", ".join(DEFAULT_V1_TOKENS) + " (the V1-mode defaults)"
+    else:
+        tokens = f"{len(options.tokens or ())} given token(s)"
+    if options.languages == ANY:
+        languages = "any language"
+    else:
+        languages = "languages " + ", ".join(sorted(options.languages or ()))
+    return f"accepting {tokens}; {languages}"
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
@@ -286,6 +311,7 @@ def serve(
             on_ready(emulator)
         else:
             print(f"Scriptix V3 emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
+            print(describe_access(emulator.options), flush=True)
         try:
             while not stop.wait(0.5):
                 pass

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOT_FOUND",
+    "check_language",
     "create_session",
     "delete_session",
     "get_result",
@@ -33,6 +34,11 @@ NOT_FOUND = "The requested session was not found, or did not belong to the suppl
 MAX_JSON_BYTES = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BOOLEANS = ("keep_source", "punctuation", "multichannel", "diarization")
+_CALLBACK_NAMES = {
+    "callback_url": "webhook_url",
+    "callback_method": "webhook_method",
+    "callback_headers": "webhook_headers",
+}
 
 
 def webhook_from(fields: dict[str, Any]) -> WebhookTarget | None:
@@ -63,10 +69,23 @@ def _read_json(request: Request) -> dict[str, Any]:
     return body
 
 
+def _callback_names(body: dict[str, Any]) -> dict[str, Any]:
+    """V1's ``callback_*`` names (its table says "Requires callback_url") as ``webhook_*``; both is 422."""
+    fields = dict(body)
+    for old, new in _CALLBACK_NAMES.items():
+        if old in fields:
+            if new in fields:
+                raise ApiError(422, f"Body Invalid: give {new} or {old}, not both")
+            fields[new] = fields.pop(old)
+    return fields
+
+
 def _check_fields(body: dict[str, Any]) -> str:
     language = body.get("language")
-    if not isinstance(language, str) or not language.strip() or len(language) > 64 or _CONTROL.search(language):
+    if not isinstance(language, str) or not language.strip() or len(language) > 64:
         raise ApiError(400, "Invalid language: 'language' must be a non-empty string such as \"en\"")
+    if _CONTROL.search(language):
+        raise ApiError(400, "Invalid language: 'language' contains control characters")
     for name in _BOOLEANS:
         if name in body and not isinstance(body[name], bool):
             raise ApiError(422, f"Body Invalid: {name!r} must be true or false")
@@ -79,8 +98,14 @@ def _check_fields(body: dict[str, Any]) -> str:
     if document is not None and not isinstance(document, dict):
         raise ApiError(422, "Body Invalid: 'document' must be an object")
     if document is not None and document.get("document_type") not in (None, "caption", "document"):
-        raise ApiError(422, "Body Invalid: 'document.document_type' must be caption or document")
+        raise ApiError(422, "Body Invalid: document.document_type: Input should be 'caption' or 'document'")
     return language.strip()
+
+
+def check_language(app: EmulatorApp, language: str) -> None:
+    """400 ``Invalid language`` for a language the emulator was not told to support."""
+    if not app.options.supports_language(language):
+        raise ApiError(400, f"Invalid language: {language!r} is not an available language")
 
 
 def v1_envelope(session: SessionRecord, **overrides: Any) -> dict[str, Any]:
@@ -101,8 +126,11 @@ def v1_envelope(session: SessionRecord, **overrides: Any) -> dict[str, Any]:
 def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> Response:
     """``POST …/session``: JSON with ``language`` (400), JSON (415), an object (422)."""
     body = _read_json(request)
+    if app.options.v1:
+        body = _callback_names(body)
     language = _check_fields(body)
     webhook = webhook_from(body)
+    check_language(app, language)
     media_source = body.get("media_source")
     if media_source is not None and not app.options.v1:
         raise ApiError(410, "Gone: media_source was removed from V3; upload the media through TUS at /api/v3/files/")
@@ -197,4 +225,8 @@ def delete_session(app: EmulatorApp, request: Request, account: str, session_id:
         )
     if media_path is not None:
         media_path.unlink(missing_ok=True)
+    if app.options.v1:
+        # V1 documents no body for a delete; the shim answers the V1 envelope of an erased session.
+        erased = {"duration": 0, "filename": None, "media_type": None, "error": None}
+        return json_response(v1_envelope(session, **erased, status="deleted"))
     return json_response({"result": {"session_id": session_id, "status": "deleted"}})

@@ -17,7 +17,7 @@ from werkzeug.wsgi import get_input_stream
 from compat import safejson
 from compat.emulator.httputil import ApiError, ConnectionCut, copy_body, cut_connection, json_response
 from compat.emulator.metadata import MetadataError, parse_metadata
-from compat.emulator.sessions_api import NOT_FOUND
+from compat.emulator.sessions_api import NOT_FOUND, check_language
 from compat.emulator.state import SessionRecord, UploadRecord
 from compat.emulator.webhooks import WebhookTarget
 
@@ -116,6 +116,7 @@ def _session_for_upload(
     options: dict[str, Any] = {k: metadata[k] for k in (*BOOLEAN_KEYS, "document") if k in metadata}
     session_id = metadata.get("session_id")
     if not session_id:
+        check_language(app, metadata["language"].strip())
         return app.state.new_session(account, metadata["language"].strip(), options, webhook)
     with app.state.lock:
         session = app.state.session_for(account, session_id)

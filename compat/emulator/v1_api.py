@@ -9,6 +9,7 @@ the emulator is a test tool and must not reach out anywhere else.
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,12 +28,23 @@ from compat.emulator.webhooks import WebhookTarget
 if TYPE_CHECKING:
     from compat.emulator.app import EmulatorApp
 
-__all__ = ["LOCAL_HOSTS", "align", "create_from_media_source", "media_filename", "put_media"]
+__all__ = [
+    "ALREADY_UPLOADED",
+    "EMPTY_UPLOAD",
+    "LOCAL_HOSTS",
+    "align",
+    "create_from_media_source",
+    "media_filename",
+    "put_media",
+]
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 GONE_UPLOAD = "Gone: the V1 PUT upload was removed; upload the media through TUS at /api/v3/files/"
 GONE_ALIGN = "Gone: the V1 multipart /align call was removed; upload media and transcript through TUS"
+ALREADY_UPLOADED = "Invalid data: media was already uploaded for this session"
+EMPTY_UPLOAD = "Invalid data: the upload body is empty"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token: what a media subtype may be
 
 
 def media_filename(url: str) -> str:
@@ -44,12 +56,31 @@ def _media_type(value: str | None) -> str | None:
     """``audio/*``/``video/*`` from a Content-Type, else ``None``."""
     mime = (value or "").split(";", 1)[0].strip().lower()
     major, _, minor = mime.partition("/")
-    return mime if major in ("audio", "video") and minor else None
+    return mime if major in ("audio", "video") and _TOKEN.fullmatch(minor) else None
+
+
+def _part_type(declared: str | None, filename: str | None) -> str | None:
+    """A multipart part's type; an absent or generic one is guessed from its file name."""
+    if declared and declared.lower() not in ("application/octet-stream", "binary/octet-stream"):
+        return declared
+    guessed, _ = mimetypes.guess_type(filename or "")
+    return guessed or declared or None
+
+
+def _checked_media(content_type: str | None, filename: str | None) -> tuple[str, str]:
+    """The media type and file name of an upload, or V1's 415/400 (before the session is looked at)."""
+    mime = _media_type(content_type)
+    if mime is None:
+        raise ApiError(415, "Content Invalid: Content-Type must be audio/* or video/*")
+    name = "upload" if filename is None else filename
+    if not name or len(name) > 255 or _CONTROL.search(name) or "/" in name or "\\" in name or name in (".", ".."):
+        raise ApiError(400, "Invalid data: x-filename must be a plain file name (no paths or control characters)")
+    return mime, name
 
 
 def _check_new(session: SessionRecord) -> None:
     if session.status != "new":
-        raise ApiError(400, f"Invalid data: media was already uploaded for this session (status {session.status})")
+        raise ApiError(400, ALREADY_UPLOADED)
 
 
 def _uploaded(session: SessionRecord, filename: str | None, kind: str | None) -> Response:
@@ -59,16 +90,16 @@ def _uploaded(session: SessionRecord, filename: str | None, kind: str | None) ->
 
 
 def put_media(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
-    """V1 ``PUT …/session/{id}``: the raw body is the media (``audio/*``/``video/*``, ``x-filename``)."""
+    """V1 ``PUT …/session/{id}``: the raw body is the media (``audio/*``/``video/*``, ``x-filename``).
+
+    The headers are checked before the session (415/400, then 404), as the shim checks them.
+    """
     if not app.options.v1:
         raise ApiError(410, GONE_UPLOAD)
+    mime, filename = _checked_media(request.headers.get("Content-Type"), request.headers.get("x-filename"))
+    if request.content_length == 0:
+        raise ApiError(400, EMPTY_UPLOAD)
     session = owned_session(app, account, session_id)
-    mime = _media_type(request.headers.get("Content-Type"))
-    if mime is None:
-        raise ApiError(415, "Content Invalid: Content-Type must be audio/* or video/*")
-    filename = request.headers.get("x-filename") or "upload"
-    if len(filename) > 255 or _CONTROL.search(filename) or "/" in filename or "\\" in filename:
-        raise ApiError(400, "Invalid data: x-filename must be a plain file name")
     if (request.content_length or 0) > app.options.max_size:
         raise ApiError(413, "The media is larger than the maximum size")
     _check_new(session)
@@ -79,34 +110,39 @@ def put_media(app: EmulatorApp, request: Request, account: str, session_id: str)
         path.unlink(missing_ok=True)
         if copied.overflow:
             raise ApiError(413, "The media is larger than the maximum size")
-        raise ApiError(400, "Invalid data: the upload body is empty or incomplete")
+        raise ApiError(400, "Invalid data: the upload body is incomplete" if copied.disconnected else EMPTY_UPLOAD)
     info = app.lifecycle.media_ready(session, path, filename=filename, filetype=mime)
     return _uploaded(session, filename, info.kind or mime.partition("/")[0])
 
 
 def align(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
-    """V1 ``POST …/session/{id}/align``: multipart ``media_file`` + ``transcript_file``."""
+    """V1 ``POST …/session/{id}/align``: multipart ``media_file`` + ``transcript_file``.
+
+    Checked in the shim's order: multipart (415), both parts (422), the media's type (415), then
+    the session (404).
+    """
     if not app.options.v1:
         raise ApiError(410, GONE_ALIGN)
-    session = owned_session(app, account, session_id)
     if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "Content Invalid: the body must be multipart/form-data")
+        raise ApiError(415, "Content Invalid: /align takes multipart/form-data with media_file and transcript_file")
     if (request.content_length or 0) > app.options.max_size:
         raise ApiError(413, "The media is larger than the maximum size")
     media, transcript = request.files.get("media_file"), request.files.get("transcript_file")
-    if media is None or transcript is None:
-        raise ApiError(400, "Invalid data: media_file and transcript_file are both required")
-    mime = _media_type(media.mimetype)
-    if mime is None:
-        raise ApiError(415, "Content Invalid: media_file must be audio/* or video/*")
+    text_field = request.form.get("transcript_file")
+    if media is None or (transcript is None and text_field is None):
+        raise ApiError(422, "Body Invalid: /align needs the parts media_file and transcript_file")
+    mime, filename = _checked_media(_part_type(media.mimetype, media.filename), media.filename or None)
+    session = owned_session(app, account, session_id)
     _check_new(session)
     path = app.state.media_path(session_id)
     media.save(path, buffer_size=BLOCK_SIZE)
-    text = transcript.stream.read(MAX_SCRIPT_BYTES).decode("utf-8", errors="replace")
+    if transcript is not None:
+        text = transcript.stream.read(MAX_SCRIPT_BYTES).decode("utf-8", errors="replace")
+    else:
+        text = str(text_field)[:MAX_SCRIPT_BYTES]
     with app.state.lock:
         session.script = text
         session.session_mode = "align"
-    filename = Path(media.filename or "upload").name
     info = app.lifecycle.media_ready(session, path, filename=filename, filetype=mime)
     return _uploaded(session, filename, info.kind or mime.partition("/")[0])
 

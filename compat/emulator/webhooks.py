@@ -30,6 +30,7 @@ log = logging.getLogger("compat.emulator")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FIXED_HEADERS = ("X-Scriptix-Session", "X-Zoom-Session", "Content-Type")
+MAX_URL = 2048
 
 
 @dataclass(frozen=True)
@@ -42,29 +43,31 @@ class WebhookTarget:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any], *, where: str = "") -> WebhookTarget | None:
-        """Read ``webhook_url``/``webhook_method``/``webhook_headers``; ``ValueError`` names a bad field."""
+        """Read ``webhook_url``/``webhook_method``/``webhook_headers``; ``ValueError`` names a bad field.
+
+        Checked in the shim's order and words (url, method, headers, then "requires webhook_url").
+        """
         url, method, headers = fields.get("webhook_url"), fields.get("webhook_method"), fields.get("webhook_headers")
-        if url is None:
-            if method is not None or headers is not None:
-                raise ValueError(f"'{where}webhook_method' and '{where}webhook_headers' require webhook_url")
-            return None
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or _CONTROL.search(url):
+        if url is not None and not _is_http_url(url):
             raise ValueError(f"'{where}webhook_url' must be an http(s) URL")
-        if method is None:
-            method = "POST"
-        if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
+        if method is not None and (not isinstance(method, str) or method.upper() not in ("POST", "PUT")):
             raise ValueError(f"'{where}webhook_method' must be POST or PUT")
         parsed: list[tuple[str, str]] = []
         if headers is not None:
             if not isinstance(headers, list):
                 raise ValueError(f"'{where}webhook_headers' must be a list of \"Name: value\" strings")
             for line in headers:
-                name, sep, value = line.partition(":") if isinstance(line, str) else ("", "", "")
-                if not sep or not _HEADER_NAME.fullmatch(name) or not value.strip() or _CONTROL.search(value):
+                if not isinstance(line, str) or _CONTROL.search(line.replace("\t", " ")):
+                    raise ValueError(f"'{where}webhook_headers' entries must be single-line strings")
+                name, sep, value = line.partition(":")
+                if not sep or name != name.strip() or not _HEADER_NAME.fullmatch(name) or not value.strip():
                     raise ValueError(f"'{where}webhook_headers' entries must look like \"Name: value\"")
                 parsed.append((name, value.strip()))
-        return cls(url=url, method=method.upper(), headers=tuple(parsed))
+        if url is None:
+            if method is not None or headers is not None:
+                raise ValueError(f"'{where}webhook_method' and '{where}webhook_headers' require webhook_url")
+            return None
+        return cls(url=url, method=(method or "POST").upper(), headers=tuple(parsed))
 
     def request_headers(self, session_id: str) -> dict[str, str]:
         """Custom headers first; the fixed ones cannot be overridden."""
@@ -73,6 +76,18 @@ class WebhookTarget:
         headers = {name: value for name, value in self.headers if name.lower() not in lowered}
         headers.update(fixed)
         return headers
+
+
+def _is_http_url(value: Any) -> bool:
+    """An http(s) URL with a host, no spaces or control characters, at most 2048 characters."""
+    if not isinstance(value, str) or len(value) > MAX_URL or _CONTROL.search(value) or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 @dataclass(frozen=True)

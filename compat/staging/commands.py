@@ -88,9 +88,12 @@ def _verify(args: argparse.Namespace) -> int:
         raise ValueError("no token: pass --api-key or set SCRIPTIX_API_KEY")
     common = {"language": args.language, "token": token, "content_type": content_type, "tolerance": args.tolerance}
     if args.emulator:
-        from compat.emulator import Emulator
+        from compat.emulator import DEFAULT_LANGUAGES, Emulator
 
-        with Emulator(v1=True, processing_delay=0.2) as emulator:
+        # V1 mode with its language list (plus the one asked for) and this run's token only, so the
+        # refusals the flow provokes are answered as V1 answers them.
+        languages = (*DEFAULT_LANGUAGES, args.language)
+        with Emulator(v1=True, processing_delay=0.2, tokens=[token], languages=languages) as emulator:
             report = verify(
                 args.media,
                 shim_base_url=emulator.url,

@@ -121,13 +121,36 @@ def notice(operation: str, *, via: str) -> CallSite:
     return site
 
 
+# The interpreter's own filters that match a DeprecationWarning, in their order (see the warnings docs,
+# "Default Warning Filter"): shown in ``__main__``, ignored elsewhere.
+_STOCK_FILTERS = [("default", DeprecationWarning, "__main__"), ("ignore", DeprecationWarning, None)]
+
+
+def _user_configured() -> bool:
+    """Whether any filter that can match a :class:`LegacyV1Warning` is not one of the interpreter's own.
+
+    ``-W`` and ``PYTHONWARNINGS`` fill ``sys.warnoptions``; ``simplefilter`` / ``filterwarnings``
+    calls (by the user, or a library imported before us) add entries to ``warnings.filters``. A
+    user's re-added copy of a stock filter moves to the front, so the order is compared too.
+    """
+    if sys.warnoptions:
+        return True
+    matching = []
+    for action, message, category, module, _lineno in warnings.filters:
+        if issubclass(LegacyV1Warning, category):
+            pattern = getattr(module, "pattern", module)
+            matching.append((action, category, pattern or None) if message is None else (action, category, "?"))
+    return matching != _STOCK_FILTERS
+
+
 def _show_by_default() -> None:
     """DeprecationWarnings are hidden outside ``__main__`` by default; these should be seen.
 
-    Only when the interpreter got no ``-W`` options: filters a user sets (``-W``, ``simplefilter``,
-    pytest's ``filterwarnings``) keep precedence.
+    Only when nothing configured warnings before ``import compat``: a filter the user set earlier
+    (``-W``, ``PYTHONWARNINGS``, ``warnings.simplefilter("ignore")``, pytest's ``filterwarnings``)
+    keeps precedence, and so does any filter set later (it goes in front of ours).
     """
-    if not sys.warnoptions:
+    if not _user_configured():
         warnings.filterwarnings("default", category=LegacyV1Warning)
 
 

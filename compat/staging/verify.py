@@ -1,9 +1,13 @@
 """Dual-run verification: does the shim's V3 path give what the V1 path gave?
 
-For one media file, run the legacy V1 flow (create → PUT → poll → result) against a live V1
-service, the emulator's ``--v1`` mode, or a recorded V1 result, and the shim's flow (the same V1
-calls through :class:`~compat.LegacyClient`, V3 underneath); normalise both (session ids, URLs,
-timestamps; floats within a tolerance) and diff them field by field.
+For one media file, run the legacy V1 flow against a live V1 service or the emulator's ``--v1``
+mode, and the very same requests through the shim (a ``requests.Session`` with
+:func:`compat.mount`, V3 underneath); normalise both (session ids, URLs, timestamps; floats within
+a tolerance) and diff them field by field. The flow is the happy path (create → PUT → poll →
+result → delete) and the refusals around it (:data:`CHECKS`: no token, an unknown token,
+malformed JSON, an unknown language, an unknown session, a second delete, a result after the
+delete), so errors and deletes are compared as well as the result. A recorded V1 result (a JSON
+file) can stand in for the V1 side; only the result is compared then.
 
 ``shadow`` compares, for a sample of real ``get_result`` calls, the shim's answer with the same
 result fetched straight from a V1 service, and reports mismatches without changing what the
@@ -16,19 +20,48 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
-__all__ = ["Difference", "VerifyReport", "diff", "normalise", "run_v1_flow", "shadow_compare", "verify"]
+__all__ = [
+    "CHECKS",
+    "Difference",
+    "FlowAnswers",
+    "VerifyReport",
+    "diff",
+    "normalise",
+    "run_flow",
+    "run_v1_flow",
+    "shadow_compare",
+    "verify",
+]
 
 log = logging.getLogger("compat.verify")
 
 # Fields that differ between two runs of the same media by nature, not by translation.
 VOLATILE = frozenset({"session_id", "media_url", "created_at", "started_at", "finished_at", "id"})
 SESSION = "/api/v3/speech-to-text/session"
+# Where the shim's side sends its V1 calls: a mounted session serves them; ``.invalid`` never resolves,
+# so a request the shim does not serve fails here instead of reaching the network.
+SHIM_LEGACY_URL = "http://scriptix-compat-verify.invalid"
+UNKNOWN_TOKEN = "scriptix-compat-verify-unknown-token"
+UNKNOWN_LANGUAGE = "zz"  # not an ISO 639-1 code
+UNKNOWN_SESSION = "0" * 26  # the shape of a Scriptix session id, never issued
+CHECKS = (
+    "create without a token",
+    "create with an unknown token",
+    "create with malformed JSON",
+    "create with an unknown language",
+    "result of an unknown session",
+    "delete",
+    "second delete",
+    "result after the delete",
+)
+"""The answers compared besides the result, in the order the flow makes them."""
 
 
 @dataclass(frozen=True)
@@ -44,13 +77,26 @@ class Difference:
 
 
 @dataclass
+class FlowAnswers:
+    """What one side answered: the final result, and each of :data:`CHECKS` as status and JSON."""
+
+    result: dict[str, Any]
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
 class VerifyReport:
-    """The verdict of a dual run, with both normalised results."""
+    """The verdict of a dual run, with both normalised results and the other answers compared.
+
+    ``checks`` maps each of :data:`CHECKS` to ``{"v1": {"status", "body"}, "shim": {...}}``; a
+    difference there has a path that starts with the check's name in brackets.
+    """
 
     differences: list[Difference]
     v1: dict[str, Any]
     shim: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -63,6 +109,7 @@ class VerifyReport:
             "notes": self.notes,
             "v1": self.v1,
             "shim": self.shim,
+            "checks": self.checks,
         }
 
 
@@ -110,6 +157,86 @@ def _headers(token: str) -> dict[str, str]:
     return {"x-zoom-s2t-key": token}
 
 
+def run_flow(
+    http: requests.Session,
+    base_url: str,
+    token: str,
+    media: Path,
+    *,
+    language: str,
+    content_type: str,
+    timeout: float = 600.0,
+    poll_interval: float = 1.0,
+) -> FlowAnswers:
+    """The legacy flow and the refusals around it, exactly as a V1 integration makes them.
+
+    Sent with ``http`` (plain for a V1 service, mounted for the shim) to ``base_url``; the happy
+    path must succeed (``requests.HTTPError`` otherwise), the checks are recorded whatever they answer.
+    """
+    answers = FlowAnswers(result={})
+    url = f"{base_url}{SESSION}"
+
+    def check(name: str, response: requests.Response) -> requests.Response:
+        answers.checks[name] = {"status": response.status_code, "body": _body(response)}
+        return response
+
+    def call(method: str, path: str = "", key: str | None = token, **kwargs: Any) -> requests.Response:
+        headers = {**(_headers(key) if key is not None else {}), **kwargs.pop("headers", {})}
+        return http.request(method, url + path, headers=headers, timeout=kwargs.pop("timeout", 60), **kwargs)
+
+    check("create without a token", call("POST", key=None, json={"language": language}))
+    check("create with an unknown token", call("POST", key=UNKNOWN_TOKEN, json={"language": language}))
+    check(
+        "create with malformed JSON",
+        call("POST", data=b'{"language": ', headers={"Content-Type": "application/json"}),
+    )
+    _delete_if_created(
+        call, check("create with an unknown language", call("POST", json={"language": UNKNOWN_LANGUAGE}))
+    )
+    check("result of an unknown session", call("GET", f"/{UNKNOWN_SESSION}/result"))
+    created = call("POST", json={"language": language})
+    created.raise_for_status()
+    session_id = created.json()["result"]["session_id"]
+    with open(media, "rb") as body:
+        put = call(
+            "PUT",
+            f"/{session_id}",
+            data=body,
+            headers={"x-filename": media.name, "Content-Type": content_type},
+            timeout=600,
+        )
+    put.raise_for_status()
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = call("GET", f"/{session_id}/result")
+        answer.raise_for_status()
+        answers.result = answer.json()
+        if answers.result.get("result", {}).get("status") in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(poll_interval)
+    check("delete", call("DELETE", f"/{session_id}"))
+    check("second delete", call("DELETE", f"/{session_id}"))
+    check("result after the delete", call("GET", f"/{session_id}/result"))
+    return answers
+
+
+def _body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]
+
+
+def _delete_if_created(call: Callable[..., requests.Response], response: requests.Response) -> None:
+    """A service that accepted the unknown language made a session: remove it."""
+    if response.status_code == 200:
+        try:
+            session_id = response.json()["result"]["session_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        call("DELETE", f"/{session_id}")
+
+
 def run_v1_flow(
     base_url: str,
     token: str,
@@ -120,48 +247,36 @@ def run_v1_flow(
     timeout: float = 600.0,
     poll_interval: float = 1.0,
 ) -> dict[str, Any]:
-    """The legacy flow, exactly as a V1 integration makes it, with plain ``requests``."""
+    """The legacy flow against a V1 service with plain ``requests``; its final result."""
     with requests.Session() as http:
         http.trust_env = False
-        created = http.post(f"{base_url}{SESSION}", json={"language": language}, headers=_headers(token), timeout=60)
-        created.raise_for_status()
-        session_id = created.json()["result"]["session_id"]
-        with open(media, "rb") as body:
-            put = http.put(
-                f"{base_url}{SESSION}/{session_id}",
-                data=body,
-                headers={**_headers(token), "x-filename": media.name, "Content-Type": content_type},
-                timeout=600,
-            )
-        put.raise_for_status()
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = http.get(f"{base_url}{SESSION}/{session_id}/result", headers=_headers(token), timeout=60)
-            answer.raise_for_status()
-            result: dict[str, Any] = answer.json()
-            if result.get("result", {}).get("status") in ("done", "failed") or time.monotonic() > deadline:
-                return result
-            time.sleep(poll_interval)
+        answers = run_flow(
+            http,
+            base_url,
+            token,
+            media,
+            language=language,
+            content_type=content_type,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
+    return answers.result
 
 
-def run_shim_flow(
-    base_url: str,
-    token: str,
-    media: Path,
-    *,
-    language: str,
-    content_type: str,
-    timeout: float = 600.0,
-    poll_interval: float = 1.0,
-    **options: Any,
-) -> dict[str, Any]:
-    """The same V1 calls through the shim (V3 underneath)."""
-    from compat.legacy import LegacyClient
+def _run_on_v1(base_url: str, token: str, media: Path, **flow: Any) -> FlowAnswers:
+    with requests.Session() as http:
+        http.trust_env = False
+        return run_flow(http, base_url, token, media, **flow)
 
-    with LegacyClient(api_key=token, base_url=base_url, **options) as client:
-        session_id = client.create_session(language)["result"]["session_id"]
-        client.upload(session_id, media, content_type=content_type)
-        return client.wait(session_id, timeout=timeout, poll_interval=poll_interval)
+
+def _run_on_shim(base_url: str, token: str, media: Path, *, options: dict[str, Any], **flow: Any) -> FlowAnswers:
+    """The same requests through the shim: a session mounted with :func:`compat.mount`, V3 at ``base_url``."""
+    from compat.intercept import mount
+
+    with requests.Session() as http:
+        http.trust_env = False
+        with mount(http, legacy_base_url=SHIM_LEGACY_URL, base_url=base_url, **options):
+            return run_flow(http, SHIM_LEGACY_URL, token, media, **flow)
 
 
 def verify(
@@ -177,30 +292,36 @@ def verify(
     poll_interval: float = 1.0,
     **options: Any,
 ) -> VerifyReport:
-    """Run (or load) the V1 result and the shim's result for ``media`` and compare them."""
+    """Run (or load) the V1 side and the shim's side for ``media`` and compare the answers.
+
+    With ``v1_base_url`` the result and every one of :data:`CHECKS` are compared; with
+    ``recorded`` (a V1 result as JSON) only the result. ``options`` go to the shim (``mount``).
+    """
     notes: list[str] = []
+    flow: dict[str, Any] = {"language": language, "content_type": content_type, "poll_interval": poll_interval}
+    v1_answers: FlowAnswers | None = None
     if recorded is not None:
         v1_result = json.loads(recorded.read_text(encoding="utf-8"))
-        notes.append(f"V1 result recorded in {recorded}")
+        notes.append(f"V1 result recorded in {recorded} (errors and deletes not compared: not recorded)")
     elif v1_base_url is not None:
-        v1_result = run_v1_flow(
-            v1_base_url, token, media, language=language, content_type=content_type, poll_interval=poll_interval
-        )
+        v1_answers = _run_on_v1(v1_base_url, token, media, **flow)
+        v1_result = v1_answers.result
         notes.append(f"V1 flow run against {v1_base_url}")
     else:
         raise ValueError("give a V1 service (v1_base_url) or a recorded V1 result (recorded)")
-    shim_result = run_shim_flow(
-        shim_base_url,
-        token,
-        media,
-        language=language,
-        content_type=content_type,
-        poll_interval=poll_interval,
-        **options,
-    )
+    shim_answers = _run_on_shim(shim_base_url, token, media, options=options, **flow)
     notes.append(f"shim flow run against {shim_base_url} (V3)")
-    v1_clean, shim_clean = normalise(v1_result), normalise(shim_result)
-    return VerifyReport(diff(v1_clean, shim_clean, tolerance=tolerance), v1_clean, shim_clean, notes)
+    v1_clean, shim_clean = normalise(v1_result), normalise(shim_answers.result)
+    differences = diff(v1_clean, shim_clean, tolerance=tolerance)
+    checks: dict[str, dict[str, Any]] = {}
+    if v1_answers is not None:
+        for name in CHECKS:
+            v1_check = normalise(v1_answers.checks.get(name, {}))
+            shim_check = normalise(shim_answers.checks.get(name, {}))
+            checks[name] = {"v1": v1_check, "shim": shim_check}
+            differences += diff(v1_check, shim_check, tolerance=tolerance, path=f"[{name}] $")
+        notes.append(f"also compared {len(CHECKS)} error and delete answers: " + "; ".join(CHECKS))
+    return VerifyReport(differences, v1_clean, shim_clean, notes, checks)
 
 
 def shadow_compare(

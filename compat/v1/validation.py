@@ -73,10 +73,12 @@ def validate_session_id(session_id: Any) -> str:
 
 
 def parse_create_body(raw: bytes | str | None, content_type: str | None) -> Any:
-    """Decode a create-session request body as V1 did: JSON only (415), well-formed (422).
+    """Decode a create-session request body as V1 did: JSON only and well-formed (415), an object (422).
 
-    A body nested deeper than :data:`compat.safejson.MAX_DEPTH` levels is refused (422) before it
-    is parsed: no V1 body needs more than three, and deeper ones would make the parser recurse.
+    Malformed JSON is 415 "Content Invalid", not 422: 422 is for content whose syntax is correct
+    (RFC 9110 §15.5.21), as this module's docstring says; the emulator's V1 mode agrees. A body
+    nested deeper than :data:`compat.safejson.MAX_DEPTH` levels is refused (422) before it is
+    parsed: no V1 body needs more than three, and deeper ones would make the parser recurse.
     """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
@@ -86,7 +88,7 @@ def parse_create_body(raw: bytes | str | None, content_type: str | None) -> Any:
     except safejson.JSONDepthError as exc:
         raise refuse(422, f"Body Invalid: the body is {exc}") from None
     except ValueError:  # UnicodeDecodeError included
-        raise refuse(422, "Body Invalid: the body is not valid JSON") from None
+        raise refuse(415, "Content Invalid: the body is not JSON") from None
 
 
 def validate_create(

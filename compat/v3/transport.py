@@ -7,7 +7,8 @@ Retry rules (one place, :func:`should_retry`):
 * Other 5xx, 408, timeouts and dropped connections are retried only for idempotent methods
   (GET, HEAD, PUT, DELETE, OPTIONS): a POST or PATCH that may have been acted on is not repeated.
 * A connection that could not be made (refused, connect timeout) is retried for every method:
-  nothing reached the server.
+  nothing reached the server. The first such retry logs a WARNING naming the host (once per host
+  until it answers again), and the final error says what was tried and to check the base URL.
 
 Delays grow exponentially from ``backoff_base`` with full jitter, capped at ``backoff_max``.
 """
@@ -203,6 +204,7 @@ class Transport:
         self.session.headers["User-Agent"] = f"scriptix-compat/{__version__}"
         self.observers: list[Callable[[RequestRecord], None]] = []
         """Called after every attempt with a :class:`RequestRecord` (no headers, no token)."""
+        self._unreachable: set[str] = set()  # origins warned about, until they answer again
 
     def _notify(self, method: str, url: str, started: float) -> None:
         for observer in self.observers:
@@ -283,19 +285,26 @@ class Transport:
         method = method.upper()
         attempt = 0
         lost_answer = False
+        started = time.monotonic()
         while True:
             attempt += 1
             try:
                 response = self.send_once(method, url, token=token, headers=headers, **kwargs)
             except APIConnectionError as exc:
                 cause = exc.__cause__ or exc
+                not_made = connection_was_not_made(cause)
                 if not (retry and attempt <= self.policy.max_retries and should_retry(method, error=cause)):
+                    if not_made:
+                        raise self._unreachable_error(exc, attempt, time.monotonic() - started, url) from cause
                     raise
-                lost_answer = lost_answer or not connection_was_not_made(cause)
+                lost_answer = lost_answer or not not_made
                 wait = self.policy.delay(attempt)
+                if not_made:
+                    self._warn_unreachable(url, exc)
                 log.info("%s %s failed (%s); retry %d in %.2f s", method, _path(url), exc, attempt, wait)
                 self.sleep(wait)
                 continue
+            self._unreachable.discard(_origin(url))
             # An earlier attempt may have been acted on without its answer reaching us: a retried
             # DELETE then hears "already removed" for its own success (see V3Client.delete_session).
             setattr(response, AFTER_LOST_ANSWER, lost_answer)
@@ -313,6 +322,55 @@ class Transport:
             if not raise_for_status:
                 return response
             raise error_from_response(response, method=method, retry_after=retry_after)
+
+    def _warn_unreachable(self, url: str, error: APIConnectionError) -> None:
+        """Say at once (WARNING, shown even without logging set up) that the host cannot be reached."""
+        origin = _origin(url)
+        if origin in self._unreachable:
+            return
+        self._unreachable.add(origin)
+        longest = sum(
+            min(self.policy.backoff_max, self.policy.backoff_base * 2**n) for n in range(self.policy.max_retries)
+        )
+        log.warning(
+            "scriptix-compat: cannot connect to %s (%s); retrying up to %d times over at most %.0f s. %s",
+            origin,
+            _reason_of(error),
+            self.policy.max_retries,
+            longest,
+            self._hint(origin),
+        )
+
+    def _unreachable_error(
+        self, error: APIConnectionError, attempts: int, seconds: float, url: str
+    ) -> APIConnectionError:
+        """The final error for a host that never accepted a connection: what was tried, and what to check."""
+        origin = _origin(url)
+        tried = f"{attempts} attempt{'s' if attempts != 1 else ''} over {seconds:.1f} s"
+        return type(error)(f"{error.message}; {tried}, no connection to {origin}. {self._hint(origin)}")
+
+    def _hint(self, origin: str) -> str:
+        if origin == _origin(self.settings.base_url):
+            return (
+                "Is the Scriptix host and port right? Check base_url / SCRIPTIX_BASE_URL "
+                "(the gateway's --upstream) and that the server is up."
+            )
+        return f"Check that {origin} is up and reachable from here."
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: what a connection goes to (never credentials or a query)."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _reason_of(error: APIConnectionError) -> str:
+    return _reason(error.__cause__) if error.__cause__ is not None else error.message
 
 
 def error_from_response(

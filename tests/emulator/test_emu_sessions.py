@@ -10,6 +10,7 @@ import requests
 from emu_helpers import OTHER_TOKEN, TOKEN, auth
 
 from compat.emulator import Emulator
+from compat.emulator.app import UNAUTHORIZED
 
 SESSION_PATH = "/api/v3/speech-to-text/session"
 
@@ -21,7 +22,7 @@ def create(emu: Emulator, token: str = TOKEN, **body: object) -> requests.Respon
 def test_missing_token_is_401_and_bearer_works(emu: Emulator) -> None:
     anonymous = requests.post(emu.url + SESSION_PATH, json={"language": "en"})
     assert anonymous.status_code == 401
-    assert anonymous.json() == {"error": "Unauthorized"}
+    assert anonymous.json() == {"error": UNAUTHORIZED}
     empty = requests.post(emu.url + SESSION_PATH, json={"language": "en"}, headers={"x-zoom-s2t-key": ""})
     assert empty.status_code == 401
     bearer = requests.post(emu.url + SESSION_PATH, json={"language": "en"}, headers={"Authorization": "Bearer b"})

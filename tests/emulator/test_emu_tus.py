@@ -14,6 +14,7 @@ from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError
 
 from compat.emulator import Emulator
+from compat.emulator.app import UNAUTHORIZED
 
 TUS_METADATA = {"language": "en", "document_type": "caption", "filename": "talk.wav", "filetype": "audio/wav"}
 
@@ -128,7 +129,7 @@ def test_uploads_belong_to_their_token(emu: Emulator) -> None:
     assert requests.get(upload_url, headers=auth(OTHER_TOKEN)).status_code == 404
     anonymous = requests.head(upload_url, headers={"Tus-Resumable": "1.0.0"})
     assert anonymous.status_code == 401
-    assert requests.get(upload_url).json() == {"error": "Unauthorized"}
+    assert requests.get(upload_url).json() == {"error": UNAUTHORIZED}
     bearer = requests.patch(
         upload_url, headers={"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {TOKEN}", **patch}, data=b"abcd"
     )

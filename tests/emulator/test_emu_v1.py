@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from emu_helpers import OTHER_TOKEN, auth, make_wav
+from emu_helpers import OTHER_TOKEN, TOKEN, auth, make_wav
 from pytest_httpserver import HTTPServer
 
 from compat.emulator import Emulator
@@ -48,7 +48,7 @@ def test_default_mode_answers_410(emu: Emulator, tmp_path: Path) -> None:
 
 def test_v1_put_answers_the_v1_envelope(tmp_path: Path) -> None:
     media = make_wav(tmp_path / "talk.wav", seconds=1.5)
-    with Emulator(v1=True, processing_delay=0.05) as emu:
+    with Emulator(v1=True, processing_delay=0.05, tokens=[TOKEN, OTHER_TOKEN]) as emu:
         created = requests.post(emu.url + SESSION_PATH, json={"language": "en"}, headers=auth()).json()
         assert created["count"] == created["total_results"] == 1
         assert list(created["result"]) == V1_RESULT_KEYS
@@ -84,11 +84,11 @@ def test_v1_put_answers_the_v1_envelope(tmp_path: Path) -> None:
 
 def test_v1_align_uses_the_known_transcript(tmp_path: Path) -> None:
     media = make_wav(tmp_path / "talk.wav", seconds=2.0).read_bytes()
-    with Emulator(v1=True, processing_delay=0.05) as emu:
+    with Emulator(v1=True, processing_delay=0.05, tokens=[TOKEN, OTHER_TOKEN]) as emu:
         session_id = new_session(emu)
         url = f"{emu.url}{SESSION_PATH}/{session_id}/align"
         missing = requests.post(url, headers=auth(), files={"media_file": ("talk.wav", media, "audio/wav")})
-        assert missing.status_code == 400
+        assert missing.status_code == 422
         answer = requests.post(
             url,
             headers=auth(),
@@ -109,7 +109,7 @@ def test_v1_media_source_is_downloaded_from_localhost(httpserver: HTTPServer, tm
     media = make_wav(tmp_path / "talk.wav", seconds=1.0).read_bytes()
     httpserver.expect_request("/media/talk.wav").respond_with_data(media, content_type="audio/wav")
     source = httpserver.url_for("/media/talk.wav")
-    with Emulator(v1=True, processing_delay=0.05) as emu:
+    with Emulator(v1=True, processing_delay=0.05, tokens=[TOKEN, OTHER_TOKEN]) as emu:
         answer = requests.post(emu.url + SESSION_PATH, json={"language": "en", "media_source": source}, headers=auth())
         assert answer.status_code == 200
         result = answer.json()["result"]

@@ -55,8 +55,8 @@ ALIGN_BODY, ALIGN_TYPE = multipart(("media_file", "talk.wav", b"RIFF...."))
 
 CASES = [
     # create ---------------------------------------------------------------------------------
-    Case("bad JSON", 422, body=b'{"language": "en"', headers=JSON),
-    Case("JSON not UTF-8", 422, body=b'{"language": "\xff\xfe"}', headers=JSON),
+    Case("bad JSON", 415, body=b'{"language": "en"', headers=JSON),
+    Case("JSON not UTF-8", 415, body=b'{"language": "\xff\xfe"}', headers=JSON),
     Case("body is a JSON array", 422, **create(["en"])),
     Case("text/plain content type", 415, body=b'{"language": "en"}', headers={**AUTH, "Content-Type": "text/plain"}),
     Case("no content type", 415, body=b'{"language": "en"}', headers=AUTH),

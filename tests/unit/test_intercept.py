@@ -413,7 +413,7 @@ def test_v1_calls_to_another_url_pass_through_untouched(fake: FakeV3, legacy_ser
 # Malformed V1 calls: a V1 4xx, nothing upstream ----------------------------------------------------
 
 MALFORMED: list[tuple[str, str, str, dict[str, Any], int]] = [
-    ("bad JSON", "POST", "", {"data": b'{"language": ', "headers": {"Content-Type": "application/json"}}, 422),
+    ("bad JSON", "POST", "", {"data": b'{"language": ', "headers": {"Content-Type": "application/json"}}, 415),
     ("form-encoded body", "POST", "", {"data": {"language": "en"}}, 415),
     ("text/plain body", "POST", "", {"data": '{"language": "en"}', "headers": {"Content-Type": "text/plain"}}, 415),
     ("missing language", "POST", "", {"json": {}}, 400),
