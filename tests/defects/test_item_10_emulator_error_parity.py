@@ -8,15 +8,20 @@ languages). Each row must get the same status and the same JSON from both.
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
+import sys
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from compat.emulator import DEFAULT_LANGUAGES, DEFAULT_V1_TOKENS, Emulator
+from compat.emulator.server import describe_access
 from compat.gateway import GatewayServer
 
 SESSIONS = "/api/v3/speech-to-text/session"
@@ -204,6 +209,23 @@ def test_the_emulator_v1_mode_and_the_shim_answer_a_bad_input_alike(sides: tuple
     assert answer(case.send(shim)) == expected
 
 
+GOLDEN = Path(__file__).parents[1] / "golden" / "v1"
+
+
+@pytest.mark.parametrize(
+    ("name", "golden"),
+    [
+        ("create without a token", "error_401"),
+        ("create with an unknown token", "error_401"),
+        ("malformed JSON", "error_415_not_json"),
+    ],
+)
+def test_the_answers_are_the_golden_ones(sides: tuple[Side, Side], name: str, golden: str) -> None:
+    case = next(case for case in CASES if case.name == name)
+    for side in sides:
+        assert case.send(side).text == (GOLDEN / f"{golden}.json").read_text().strip()
+
+
 def test_a_delete_answers_the_same_json_on_both(sides: tuple[Side, Side]) -> None:
     answers = []
     for side in sides:
@@ -211,7 +233,7 @@ def test_a_delete_answers_the_same_json_on_both(sides: tuple[Side, Side]) -> Non
         deleted = side.call("DELETE", f"/{session_id}")
         assert deleted.status_code == 200
         answers.append(deleted.text.replace(session_id, "<session_id>"))
-    assert answers[0] == answers[1]
+    assert answers[0] == answers[1] == (GOLDEN / "delete.json").read_text().strip()
 
 
 @pytest.mark.xfail(
@@ -231,6 +253,9 @@ def test_an_unknown_token_on_a_known_session_is_401_on_both(sides: tuple[Side, S
 
 def test_v1_mode_accepts_its_default_tokens_and_languages_and_refuses_others() -> None:
     with Emulator(v1=True) as emu:
+        assert describe_access(emu.options).startswith(
+            "accepting tokens test-token, other-token (the V1-mode defaults); languages ar, cs, da, de"
+        )
         side = Side(emu.url)
         assert DEFAULT_V1_TOKENS == ("test-token", "other-token")
         for token in DEFAULT_V1_TOKENS:
@@ -289,3 +314,36 @@ def test_bad_lists_are_refused_at_construction_without_echoing_a_token(options: 
 
 def test_the_tokens_stay_out_of_the_options_repr() -> None:
     assert "secret-test-token" not in repr(Emulator(tokens=["secret-test-token"]).options)
+
+
+def _cli_emulator(*args: str) -> Iterator[tuple[str, str]]:
+    """``scriptix-compat emulator ARGS`` in a subprocess: (its URL, its start-up lines)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compat.cli", "emulator", "--listen", f"127.0.0.1:{port}", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = process.stdout.readline() + process.stdout.readline()
+        yield f"http://127.0.0.1:{port}", lines
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_the_command_line_takes_the_lists() -> None:
+    for url, lines in _cli_emulator("--v1", "--token", "cli-one", "--token", "cli-two", "--languages", "en, nl"):
+        assert "accepting 2 given token(s); languages en, nl" in lines
+        assert "cli-one" not in lines  # given tokens are counted, not shown
+        side = Side(url)
+        assert side.call("POST", "", "cli-two", json={"language": "nl-NL"}).status_code == 200
+        assert side.call("POST", "", "test-token", json={"language": "nl"}).status_code == 401
+        assert side.call("POST", "", "cli-one", json={"language": "de"}).status_code == 400
+    for url, lines in _cli_emulator("--v1", "--any-token", "--languages", "any"):
+        assert "accepting any token; any language" in lines
+        assert Side(url).call("POST", "", "whatever", json={"language": "tlh"}).status_code == 200
