@@ -7,7 +7,10 @@ Installing ``scriptix-compat`` makes it available in any test suite::
         ...
 
     @pytest.mark.scriptix_emulator(v1=True, processing_delay=0.5)
-    def test_legacy_put(scriptix_emulator): ...
+    def test_legacy_put(scriptix_emulator): ...  # V1 mode: tokens test-token/other-token only
+
+    @pytest.mark.scriptix_emulator(tokens=["good"], languages=["en", "nl"])
+    def test_refusals(scriptix_emulator): ...  # another token gets 401, another language 400
 
 Each test gets its own started :class:`compat.emulator.Emulator` (stopped afterwards). Keywords of
 the ``scriptix_emulator`` marker are passed to it; ``processing_delay`` defaults to 0.1 s here.
