@@ -181,7 +181,7 @@ def test_the_access_log_has_method_path_status_and_never_the_token(
     proxied = requests.get(f"{gateway.url}{SESSIONS}/{run.session_id}?api_key={query_secret}", headers=headers)
     assert proxied.status_code == 404  # upstream's word: the program deleted the session
     bad = requests.post(f"{gateway.url}{SESSIONS}", data="{", headers={**headers, "Content-Type": "application/json"})
-    assert bad.status_code == 422
+    assert bad.status_code == 415
 
     def access_lines() -> list[str]:
         return [r.getMessage() for r in caplog.records if r.name == "compat.gateway.access"]
@@ -194,7 +194,7 @@ def test_the_access_log_has_method_path_status_and_never_the_token(
     assert f'"GET {SESSIONS}/{run.session_id}/result" 200 ' in text
     assert f'"DELETE {SESSIONS}/{run.session_id}" 200 ' in text
     assert f'"GET {SESSIONS}/{run.session_id}" 404 ' in text  # proxied; no query string
-    assert f'"POST {SESSIONS}" 422 ' in text
+    assert f'"POST {SESSIONS}" 415 ' in text
     assert len(lines) == 7
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("compat"))
     assert TOKEN not in ours

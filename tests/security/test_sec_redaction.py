@@ -197,7 +197,7 @@ def test_gateway_flow_with_failures_leaks_no_secret(
         # proxied: its answer is the upstream's (the session as the caller created it), not checked here
         proxied = requests.get(f"{sessions}/{session_id}", headers=auth, timeout=30)
         bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        answers.append(requests.post(sessions, data=b'{"language": ', headers=bearer, timeout=30))  # 422
+        answers.append(requests.post(sessions, data=b'{"language": ', headers=bearer, timeout=30))  # 415
         polls = fake.count("GET", "result")
         fake.fail("GET", "result", *[("stall", 0.6)] * 4)  # every attempt: the gateway gives up
         answers.append(requests.get(f"{sessions}/{session_id}/result", headers=auth, timeout=30))  # 504
@@ -207,7 +207,7 @@ def test_gateway_flow_with_failures_leaks_no_secret(
         answers.append(requests.delete(f"{sessions}/{session_id}", headers=auth, timeout=30))
         files = store_files(store)
     statuses = [a.status_code for a in answers]
-    assert statuses == [200, 200, 400, 422, 504, 200] and proxied.status_code == 200, statuses
+    assert statuses == [200, 200, 400, 415, 504, 200] and proxied.status_code == 200, statuses
     texts = [log_text(logs, shim_only=True), *(a.text for a in answers), *(str(dict(a.headers)) for a in answers)]
     assert "compat.gateway.access" in texts[0], "the access log should have been captured"
     assert_secrets_absent([token, hook_secret], texts, files)
