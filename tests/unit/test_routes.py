@@ -169,7 +169,7 @@ def test_prepare_parses_a_create_body_once_and_names_media_source_calls() -> Non
     assert (plain.body, plain.refusal, plain.staging_name) == ({"language": "en"}, None, "create_session")
     fetching = call(b'{"language": "en", "media_source": "https://m.example/a.mp3"}')
     assert fetching.staging_name == "media_source"
-    for refused, status in ((call(b"[" * 100), 422), (call(b"{"), 422), (call(b"{}", "text/plain"), 415)):
+    for refused, status in ((call(b"[" * 100), 422), (call(b"{"), 415), (call(b"{}", "text/plain"), 415)):
         assert refused.body is None and refused.staging_name == "create_session"
         assert refused.refusal is not None and refused.refusal.status_code == status
     upload = prepare(V1Request("PUT", SESSIONS + "/abc", {}, io.BytesIO(b"RIFF")))
