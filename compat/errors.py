@@ -24,8 +24,9 @@ would have caught, so code written for plain ``requests`` keeps catching them::
     │       └── ServiceUnavailableError      503  (.retry_after)
     ├── APIConnectionError(requests.ConnectionError)   no answer: refused, reset, DNS
     │   └── APITimeoutError(requests.Timeout)          no answer in time
-    └── UploadError                          a TUS upload could not finish (.upload_url)
-        └── UploadCancelledError             cancelled on purpose; the upload was terminated
+    ├── UploadError                          a TUS upload could not finish (.upload_url)
+    │   └── UploadCancelledError             cancelled on purpose; the upload was terminated
+    └── StoreError                           503: the state store cannot be used now (full, read-only, locked)
 
 Messages never contain the API token: bodies are redacted before they are stored here.
 """
@@ -56,6 +57,7 @@ __all__ = [
     "ScriptixError",
     "ServerError",
     "ServiceUnavailableError",
+    "StoreError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "UploadCancelledError",
@@ -200,6 +202,18 @@ class UploadError(ScriptixError):
 
 class UploadCancelledError(UploadError):
     """The upload was cancelled by the caller and terminated on the server."""
+
+
+class StoreError(ScriptixError):
+    """The state store could not be read or written (disk full, read-only file, lock timeout).
+
+    Its ``status_code`` is 503: the shim cannot serve the call right now; the caller may retry.
+    The message names the store (for the operator); the ``body`` a caller may see does not.
+    """
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        public = f"Service Unavailable: the shim's state store cannot be used ({reason or 'see its log'}); retry later"
+        super().__init__(message, status_code=503, body={"error": public})
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

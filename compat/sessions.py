@@ -15,8 +15,8 @@ the next caller of the same owner takes the claim over (its TUS upload resumes f
 offset through the resume key in the store). The holder ends the claim with :meth:`Claim.finish`
 (``uploaded``) or :meth:`Claim.release` (the state it had before, at once claimable again).
 
-Every statement of this module is SQL that PostgreSQL runs as well (``ON CONFLICT``, ``excluded``,
-``CASE``, ``COALESCE``); the one SQLite-only statement is the column check of :func:`_migrate`.
+The statements are the store's (:class:`compat.store.Store`: ``claim_session`` and the like); this
+module seals the options and keeps the leases alive.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from compat.config import DEFAULT_CLAIM_LEASE
-from compat.store import SQLiteStore, StoreError
+from compat.errors import StoreError
+from compat.store.interface import SessionChanges, Store, TransferState
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
@@ -42,67 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["Claim", "SessionBook", "SessionRecord", "TransferState"]
 
 log = logging.getLogger("compat.sessions")
-
-TransferState = Literal["new", "uploading", "uploaded", "failed"]
-
-# The table as the first release made it; columns added since are in _ADDED_COLUMNS (see _migrate).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    options BLOB NOT NULL,
-    state TEXT NOT NULL,
-    filename TEXT,
-    media_type TEXT,
-    error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-
-_ADDED_COLUMNS = (
-    ("claim_holder", "TEXT"),  # who holds the upload claim (a random id per claim), or NULL
-    ("claim_until", "REAL"),  # when the claim lapses unless renewed (epoch seconds)
-    ("claim_prior", "TEXT"),  # the state the session had before it was claimed (restored on release)
-)
-
-# -- the claim, in SQL ---------------------------------------------------------------------------
-# A claim lapses when its lease ran out; an 'uploading' row without a lease (written by a version
-# before claims, or by remember(state='uploading')) counts as lapsed, as the in-process check
-# treated it before.
-_LAPSED = "state = 'uploading' AND (claim_until IS NULL OR claim_until < ?)"
-_CLAIM_SET = (
-    "UPDATE sessions SET state = 'uploading', claim_holder = ?, claim_until = ?,"
-    " claim_prior = CASE WHEN state = 'uploading' THEN COALESCE(claim_prior, 'new') ELSE state END,"
-    " filename = COALESCE(?, filename), media_type = COALESCE(?, media_type), updated_at = ?"
-    " WHERE session_id = ? AND owner = ?"
-)
-_CLAIM = f"{_CLAIM_SET} AND (state IN ('new', 'failed') OR ({_LAPSED}))"
-_TAKE_OVER = f"{_CLAIM_SET} AND {_LAPSED}"
-_CLAIMED_PRIOR = "SELECT claim_prior FROM sessions WHERE session_id = ? AND claim_holder = ?"
-_RENEW = "UPDATE sessions SET claim_until = ? WHERE session_id = ? AND claim_holder = ? AND state = 'uploading'"
-_UNCLAIMED = "claim_holder = NULL, claim_until = NULL, claim_prior = NULL"
-_RELEASE = (
-    f"UPDATE sessions SET state = COALESCE(?, claim_prior, 'new'), error = COALESCE(?, error), {_UNCLAIMED},"
-    " updated_at = ? WHERE session_id = ? AND claim_holder = ?"
-)
-_RELEASE_LAPSED = (
-    f"UPDATE sessions SET state = COALESCE(claim_prior, 'new'), {_UNCLAIMED}, updated_at = ?"
-    f" WHERE session_id = ? AND owner = ? AND {_LAPSED}"
-)
-# The media is up: the session is 'uploaded' whoever holds the claim by now.
-_FINISH = (
-    f"UPDATE sessions SET state = 'uploaded', media_type = COALESCE(?, media_type), {_UNCLAIMED}, updated_at = ?"
-    " WHERE session_id = ?"
-)
-# -- remembering ---------------------------------------------------------------------------------
-_INSERT = "INSERT INTO sessions(session_id, owner, options, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-_REMEMBER = (
-    f"{_INSERT} ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, options = excluded.options,"
-    " state = excluded.state, filename = NULL, media_type = NULL, error = NULL,"
-    f" {_UNCLAIMED}, created_at = excluded.created_at, updated_at = excluded.updated_at"
-)
-_ADOPT = f"{_INSERT} ON CONFLICT (session_id) DO NOTHING"
 
 
 @dataclass
@@ -119,20 +59,17 @@ class SessionRecord:
 
 
 class SessionBook:
-    """Session records in the shared :class:`SQLiteStore`.
+    """Session records in the shared state store (:class:`compat.store.Store`).
 
     ``lease`` is the length in seconds of an upload claim (default: ``claim_lease`` of
     :class:`compat.config.Settings`, 30 s).
     """
 
-    def __init__(self, store: SQLiteStore, *, lease: float = DEFAULT_CLAIM_LEASE) -> None:
+    def __init__(self, store: Store, *, lease: float = DEFAULT_CLAIM_LEASE) -> None:
         if not lease > 0:
             raise ValueError("the claim lease must be a positive number of seconds")
         self.store = store
         self.lease = float(lease)
-        for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-            store.execute(statement)
-        _migrate(store)
         self._keeper = _LeaseKeeper(self)
 
     def owner_of(self, token: str) -> str:
@@ -144,14 +81,12 @@ class SessionBook:
         key = hmac.new(self.store.token_digest(token).encode(), b"v1-options", hashlib.sha256).digest()
         return Fernet(base64.urlsafe_b64encode(key))
 
-    def _row(self, token: str, session_id: str, options: dict[str, Any], state: TransferState) -> tuple[Any, ...]:
-        sealed = self._cipher(token).encrypt(json.dumps(options).encode())
-        now = time.time()
-        return (session_id, self.owner_of(token), sealed, state, now, now)
+    def _seal(self, token: str, options: dict[str, Any]) -> bytes:
+        return self._cipher(token).encrypt(json.dumps(options).encode())
 
     def remember(self, token: str, session_id: str, options: dict[str, Any], state: TransferState = "new") -> None:
         """Record a session the shim just created (replacing any record of the same id)."""
-        self.store.write(_REMEMBER, self._row(token, session_id, options, state))
+        self.store.put_session(session_id, self.owner_of(token), self._seal(token, options), state, replace=True)
 
     def adopt(self, token: str, session_id: str, options: dict[str, Any]) -> bool:
         """Record a session first seen upstream, unless the store knows it already; True if recorded.
@@ -159,18 +94,16 @@ class SessionBook:
         Never replaces a record: another process may have adopted the same session a moment
         earlier and hold its upload claim by now.
         """
-        return self.store.write(_ADOPT, self._row(token, session_id, options, "new")) == 1
+        sealed = self._seal(token, options)
+        return self.store.put_session(session_id, self.owner_of(token), sealed, "new", replace=False)
 
     def get(self, session_id: str) -> tuple[SessionRecord, bytes] | None:
-        rows = self.store.execute(
-            "SELECT owner, options, state, filename, media_type, error FROM sessions WHERE session_id = ?",
-            (session_id,),
-        )
-        if not rows:
+        """The record (options not yet opened) and the sealed options; ``None`` if unknown."""
+        found = self.store.get_session(session_id)
+        if found is None:
             return None
-        owner, sealed, state, filename, media_type, error = rows[0]
-        record = SessionRecord(session_id, owner, {}, state, filename, media_type, error)
-        return record, bytes(sealed)
+        record = SessionRecord(session_id, found.owner, {}, found.state, found.filename, found.media_type, found.error)
+        return record, found.sealed_options
 
     def open(self, token: str, session_id: str) -> SessionRecord | Literal[False] | None:
         """The record with its options if ``token`` owns it; ``None`` if unknown; ``False`` if not theirs."""
@@ -189,18 +122,16 @@ class SessionBook:
         return record
 
     def update(self, session_id: str, **fields: Any) -> None:
-        allowed = {"state", "filename", "media_type", "error"}
-        names = sorted(set(fields) & allowed)
-        if not names:
-            return
-        assignments = ", ".join(f"{name} = ?" for name in names)
-        self.store.execute(
-            f"UPDATE sessions SET {assignments}, updated_at = ? WHERE session_id = ?",
-            (*[fields[n] for n in names], time.time(), session_id),
-        )
+        """Change ``state``, ``filename``, ``media_type`` or ``error`` of a session (others are ignored)."""
+        changes: SessionChanges = {}
+        for name in ("state", "filename", "media_type", "error"):
+            if name in fields:
+                changes[name] = fields[name]
+        self.store.update_session(session_id, changes)
 
     def forget(self, session_id: str) -> None:
-        self.store.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+        """Drop the session's record."""
+        self.store.delete_session(session_id)
 
     # the upload claim ---------------------------------------------------------------------
 
@@ -221,12 +152,17 @@ class SessionBook:
         by this book until :meth:`Claim.finish` or :meth:`Claim.release`.
         """
         holder = f"{os.getpid()}.{secrets.token_hex(8)}"
-        now = time.time()
-        params = (holder, now + self.lease, filename, media_type, now, session_id, owner, now)
-        if self.store.write(_TAKE_OVER if takeover_only else _CLAIM, params) != 1:
+        prior = self.store.claim_session(
+            session_id,
+            owner,
+            holder,
+            self.lease,
+            takeover_only=takeover_only,
+            filename=filename,
+            media_type=media_type,
+        )
+        if prior is None:
             return None
-        rows = self.store.execute(_CLAIMED_PRIOR, (session_id, holder))
-        prior = str(rows[0][0]) if rows and rows[0][0] else "new"
         claim = Claim(self, session_id, holder, prior)
         self._keeper.hold(claim)
         return claim
@@ -234,7 +170,7 @@ class SessionBook:
     def release_lapsed(self, session_id: str, owner: str) -> TransferState | None:
         """End a claim whose lease ran out (its holder died): the state it had before, or ``None``
         if there was no such claim (nobody held it, or its holder is alive)."""
-        if self.store.write(_RELEASE_LAPSED, (time.time(), session_id, owner, time.time())) != 1:
+        if not self.store.release_lapsed_claim(session_id, owner):
             return None
         found = self.get(session_id)
         return found[0].state if found else None
@@ -264,8 +200,7 @@ class Claim:
         with self._lock:
             if self.ended or self.lost:
                 return False
-            until = time.time() + self.book.lease
-            if self.book.store.write(_RENEW, (until, self.session_id, self.holder)) == 1:
+            if self.book.store.renew_claim(self.session_id, self.holder, self.book.lease):
                 return True
             self.lost = True
         self.book._keeper.drop(self)
@@ -276,7 +211,7 @@ class Claim:
         """The media is up: the session is ``uploaded`` (``media_type`` recorded when given)."""
         if not self._end():
             return
-        self.book.store.write(_FINISH, (media_type, time.time(), self.session_id))
+        self.book.store.finish_claim(self.session_id, media_type=media_type)
 
     def release(self, *, state: TransferState | None = None, error: str | None = None) -> None:
         """Give the claim up: the session goes back to the state it had (or to ``state``).
@@ -287,7 +222,7 @@ class Claim:
         if not self._end():
             return
         try:
-            self.book.store.write(_RELEASE, (state, error, time.time(), self.session_id, self.holder))
+            self.book.store.release_claim(self.session_id, self.holder, state=state, error=error)
         except StoreError as exc:
             log.warning("could not release the claim on session %s (it lapses by itself): %s", self.session_id, exc)
 
@@ -339,19 +274,3 @@ class _LeaseKeeper:
                 except Exception:  # e.g. the store was closed: this claim cannot be renewed, it lapses
                     log.exception("stopped renewing the upload claim on session %s", claim.session_id)
                     self.drop(claim)
-
-
-def _migrate(store: SQLiteStore) -> None:
-    """Add the columns of :data:`_ADDED_COLUMNS` to a ``sessions`` table made by an older version."""
-    for name, kind in _ADDED_COLUMNS:
-        if name in _columns(store):
-            continue
-        try:
-            store.execute(f"ALTER TABLE sessions ADD COLUMN {name} {kind}")
-        except StoreError:
-            if name not in _columns(store):  # not just another process adding it at the same moment
-                raise
-
-
-def _columns(store: SQLiteStore) -> set[str]:
-    return {str(row[1]) for row in store.execute("PRAGMA table_info(sessions)")}

@@ -22,7 +22,6 @@ from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-import compat.sessions
 from compat import BadRequestError, ConfigurationError, LegacyClient, Settings, SQLiteStore
 from compat.sessions import SessionBook
 from compat.store import StoreError
@@ -274,26 +273,6 @@ def test_a_store_made_before_claims_gets_the_claim_columns_and_keeps_its_session
     assert taken is not None and taken.prior == "new"
     taken.release()
     open_book(books, path)  # opening a migrated store again changes nothing
-
-
-def test_migration_tolerates_another_process_adding_the_columns_at_the_same_moment(
-    books: list[SessionBook], store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    open_book(books, store_path)  # the other process: the columns exist now
-    real = compat.sessions._columns
-    calls: list[int] = []
-
-    def stale_first(store: SQLiteStore) -> set[str]:
-        calls.append(1)
-        return set() if len(calls) % 2 == 1 else real(store)  # each check runs before the other's ALTER
-
-    monkeypatch.setattr(compat.sessions, "_columns", stale_first)
-    book = open_book(books, store_path)
-    assert len(calls) == 6  # each column: a stale check, an ALTER that failed, a check that finds it
-    book.remember(TOKEN, "s1", {"language": "en"})
-    claim = book.claim("s1", book.owner_of(TOKEN))
-    assert claim is not None
-    claim.release()
 
 
 # the lease option -------------------------------------------------------------------------------

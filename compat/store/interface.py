@@ -1,0 +1,147 @@
+"""The one interface of the state store: every operation the shim needs of the state it keeps.
+
+:class:`Store` names them all; each backend implements every one (:class:`~compat.store.SQLiteStore`
+today). Callers hold a ``Store`` and never write SQL: the store owns its tables and its statements,
+the callers own what the rows mean (sealing the options, renewing the leases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypedDict
+
+__all__ = ["SessionChanges", "Store", "StoredSession", "TransferState"]
+
+TransferState = Literal["new", "uploading", "uploaded", "failed"]
+"""Where a session's media stands: not sent yet, going up (under a claim), up, or failed."""
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """One session as the store keeps it; its V1 options still sealed (only the owner's token opens them)."""
+
+    session_id: str
+    owner: str
+    sealed_options: bytes
+    state: TransferState
+    filename: str | None
+    media_type: str | None
+    error: str | None
+
+
+class SessionChanges(TypedDict, total=False):
+    """The fields of a session that :meth:`Store.update_session` may change."""
+
+    state: TransferState
+    filename: str | None
+    media_type: str | None
+    error: str | None
+
+
+class Store(Protocol):
+    """The shim's state: meta (schema version, HMAC key), resume URLs, sessions and their claims.
+
+    Every operation is atomic on its own. A failure of the store itself (disk full, read-only,
+    locked for too long, connection lost) raises :class:`compat.errors.StoreError` (503).
+    "Now" is the store's clock: a lease is given as a length, never as an end time.
+    """
+
+    @property
+    def schema_version(self) -> int:
+        """The version of the store's schema (always the code's own once the store is open)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; the object is unusable afterwards."""
+        ...
+
+    # meta --------------------------------------------------------------------------------------
+
+    def token_digest(self, token: str | None) -> str:
+        """A keyed hash of ``token`` (under the store's own random key) that binds state to it."""
+        ...
+
+    # resume URLs: tuspy's Storage interface, plus what the shim needs beyond it -----------------
+
+    def get_item(self, key: str) -> str | None:
+        """The upload URL stored under ``key``, if any."""
+        ...
+
+    def set_item(self, key: str, url: str) -> None:
+        """Store ``url`` under ``key`` (replacing what was there)."""
+        ...
+
+    def remove_item(self, key: str) -> None:
+        """Forget ``key`` (no error if unknown)."""
+        ...
+
+    def remove_url(self, url: str) -> None:
+        """Forget every key that points at ``url`` (after termination or completion)."""
+        ...
+
+    def pending_uploads(self) -> list[tuple[str, str, float]]:
+        """``(key, url, created_at)`` of every upload that has not completed, oldest first."""
+        ...
+
+    # sessions ----------------------------------------------------------------------------------
+
+    def put_session(
+        self, session_id: str, owner: str, sealed_options: bytes, state: TransferState, *, replace: bool
+    ) -> bool:
+        """Record a session; True if recorded.
+
+        With ``replace`` an existing record of the same id is replaced (and its claim dropped);
+        without it an existing record is kept untouched and the answer is False.
+        """
+        ...
+
+    def get_session(self, session_id: str) -> StoredSession | None:
+        """The session's record, or None if the store does not know it."""
+        ...
+
+    def update_session(self, session_id: str, changes: SessionChanges) -> None:
+        """Change some fields of a session (no error if unknown)."""
+        ...
+
+    def delete_session(self, session_id: str) -> None:
+        """Forget a session (no error if unknown)."""
+        ...
+
+    # the upload claim on a session (see compat.sessions) ----------------------------------------
+
+    def claim_session(
+        self,
+        session_id: str,
+        owner: str,
+        holder: str,
+        lease: float,
+        *,
+        takeover_only: bool,
+        filename: str | None,
+        media_type: str | None,
+    ) -> TransferState | None:
+        """Take the upload claim of ``owner``'s session for ``holder``, for ``lease`` seconds, atomically.
+
+        It is to be had when the session is ``new`` or ``failed``, or ``uploading`` under a lease
+        that ran out (with ``takeover_only``, only the latter). The session becomes ``uploading``
+        (with ``filename``/``media_type`` when given). Of any number of concurrent callers exactly
+        one wins. Returns the state the session had before the claim, or None if not won.
+        """
+        ...
+
+    def renew_claim(self, session_id: str, holder: str, lease: float) -> bool:
+        """Push the lease of ``holder``'s claim out to ``lease`` seconds from now; False if no longer held."""
+        ...
+
+    def release_claim(self, session_id: str, holder: str, *, state: TransferState | None, error: str | None) -> bool:
+        """End ``holder``'s claim: the session goes back to its state before the claim (or to
+        ``state``), ``error`` recorded when given; False if ``holder`` no longer held it."""
+        ...
+
+    def release_lapsed_claim(self, session_id: str, owner: str) -> bool:
+        """End a claim on ``owner``'s session whose lease ran out; False if there was none."""
+        ...
+
+    def finish_claim(self, session_id: str, *, media_type: str | None) -> None:
+        """The media is up: the session is ``uploaded`` whoever holds the claim by now."""
+        ...

@@ -1,0 +1,292 @@
+"""The store's schema version and its migrations on open.
+
+The old store is ``tests/fixtures/store_v0``: a file made by the release before versioning (its
+README says how), copied to a temporary directory for each test and never written in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import compat
+import compat.errors
+from compat import ConfigurationError, LegacyClient, SQLiteStore, StoreError
+from compat.sessions import SessionBook
+from compat.store import open_store, schema
+from compat.store.schema import Migration, latest_version, render
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "store_v0"
+EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text())
+CLAIM_COLUMNS = {"claim_holder", "claim_until", "claim_prior"}
+MIGRATED = "migrated the state store"
+TOKEN = "schema-test-token-3f9a0c"  # distinctive: a token given to a client is redacted everywhere after
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Path:
+    """A copy of the store made before versioning (the fixture itself is never opened)."""
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(FIXTURE / "state.sqlite3", path)
+    return path
+
+
+@pytest.fixture
+def stores() -> Iterator[list[SQLiteStore]]:
+    opened: list[SQLiteStore] = []
+    yield opened
+    for store in opened:
+        store.close()
+
+
+def open_(stores: list[SQLiteStore], path: Path | str) -> SQLiteStore:
+    store = SQLiteStore(path)
+    stores.append(store)
+    return store
+
+
+def plain(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on a connection of its own (as another program would)."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        return db.execute(sql, params).fetchall()
+
+
+def dump(path: Path) -> list[str]:
+    """Everything the file holds, schema and rows, as SQL text."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return list(db.iterdump())
+
+
+def columns(path: Path, table: str) -> set[str]:
+    return {str(row[1]) for row in plain(path, f"PRAGMA table_info({table})")}
+
+
+def recorded_version(path: Path) -> list[tuple[Any, ...]]:
+    return plain(path, "SELECT value FROM meta WHERE name = 'schema_version'")
+
+
+# a new store --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_a_new_store_reports_the_latest_version(tmp_path: Path, stores: list[SQLiteStore], where: str) -> None:
+    path = tmp_path / "new.sqlite3"
+    store = open_(stores, path if where == "file" else ":memory:")
+    assert store.schema_version == latest_version() == len(schema.MIGRATIONS)
+    assert {row[0] for row in store.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == {
+        "meta",
+        "uploads",
+        "sessions",
+    }
+    assert {row[1] for row in store.execute("PRAGMA table_info(sessions)")} >= CLAIM_COLUMNS
+    if where == "file":
+        assert recorded_version(path) == [(str(latest_version()),)]  # kept in the store, not in the code
+
+
+# the store made before versioning ------------------------------------------------------------------
+
+
+def test_a_store_made_before_versioning_is_migrated_and_keeps_everything(
+    old_store: Path, stores: list[SQLiteStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    assert recorded_version(old_store) == [] and not CLAIM_COLUMNS & columns(old_store, "sessions")
+    [(key_before,)] = plain(old_store, "SELECT value FROM meta WHERE name = 'hmac_key'")
+    owners_before = dict(plain(old_store, "SELECT session_id, owner FROM sessions"))
+
+    with caplog.at_level(logging.INFO, logger="compat.store"):
+        store = open_(stores, old_store)
+    assert store.schema_version == latest_version()
+    assert recorded_version(old_store) == [(str(latest_version()),)]
+    assert columns(old_store, "sessions") >= CLAIM_COLUMNS
+    assert f"{MIGRATED} {old_store} from schema version 1 to {latest_version()}" in caplog.text
+
+    # the HMAC key is kept, so every token still hashes to the owner recorded before
+    assert plain(old_store, "SELECT value FROM meta WHERE name = 'hmac_key'") == [(key_before,)]
+    book = SessionBook(store)
+    for token, session_ids in EXPECTED["tokens"].items():
+        for session_id in session_ids:
+            assert store.token_digest(token) == owners_before[session_id]
+            record = book.open(token, session_id)
+            assert record, f"{session_id} does not open with its token any more"
+            wanted = EXPECTED["sessions"][session_id]
+            assert record.options == wanted["options"]  # decrypted with the token, as it was sealed
+            assert (record.state, record.filename, record.media_type) == (
+                wanted["state"],
+                wanted["filename"],
+                wanted["media_type"],
+            )
+    for key, url in EXPECTED["uploads"].items():
+        assert store.get_item(key) == url
+    assert [entry[:2] for entry in store.pending_uploads()] == list(EXPECTED["uploads"].items())
+
+
+def test_opening_a_migrated_store_again_changes_nothing(
+    old_store: Path, stores: list[SQLiteStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    open_(stores, old_store).close()
+    before = dump(old_store)
+    with caplog.at_level(logging.INFO, logger="compat.store"):
+        again = open_(stores, old_store)
+    assert again.schema_version == latest_version()
+    assert dump(old_store) == before
+    assert MIGRATED not in caplog.text
+
+
+def test_a_store_made_by_the_release_with_claims_but_before_versioning_is_not_migrated_twice(
+    old_store: Path, stores: list[SQLiteStore]
+) -> None:
+    # what that release's SessionBook did to a sessions table: three added columns, no version row
+    for column, kind in (("claim_holder", "TEXT"), ("claim_until", "REAL"), ("claim_prior", "TEXT")):
+        plain(old_store, f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+    store = open_(stores, old_store)  # adding the columns again would fail ("duplicate column name")
+    assert store.schema_version == latest_version()
+    assert recorded_version(old_store) == [(str(latest_version()),)]
+    assert SessionBook(store).open("token-beta", "sess-beta-1")
+
+
+def test_a_store_that_only_kept_resume_urls_gets_the_sessions_table(tmp_path: Path, stores: list[SQLiteStore]) -> None:
+    path = tmp_path / "resume-only.sqlite3"
+    # the two tables the first releases' SQLiteStore made (the sessions table came with a LegacyClient)
+    plain(path, "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    plain(path, "CREATE TABLE uploads (key TEXT PRIMARY KEY, url TEXT NOT NULL, created_at REAL NOT NULL)")
+    plain(path, "INSERT INTO meta VALUES ('hmac_key', ?)", ("ab" * 32,))
+    plain(path, "INSERT INTO uploads VALUES ('k', 'http://127.0.0.1:9/files/1', 1.0)")
+    store = open_(stores, path)
+    assert store.schema_version == latest_version()
+    assert store.get_item("k") == "http://127.0.0.1:9/files/1"
+    book = SessionBook(store)
+    book.remember(TOKEN, "s1", {"language": "en"})
+    claim = book.claim("s1", book.owner_of(TOKEN))
+    assert claim is not None
+    claim.release()
+
+
+# a newer store is refused ------------------------------------------------------------------------
+
+
+def test_a_store_of_a_newer_version_is_refused_and_left_as_it_is(old_store: Path) -> None:
+    newer = latest_version() + 1
+    plain(old_store, "INSERT INTO meta(name, value) VALUES ('schema_version', ?)", (str(newer),))
+    before = dump(old_store)
+    with pytest.raises(ConfigurationError) as caught:
+        SQLiteStore(old_store)
+    assert caught.value.option == "store"
+    message = str(caught.value)
+    assert f"schema version {newer}" in message and f"up to {latest_version()}" in message
+    assert "upgrade scriptix-compat" in message and "never downgraded" in message
+    assert dump(old_store) == before  # nothing migrated, nothing "fixed"
+    with pytest.raises(ConfigurationError, match="newer than this version"):
+        LegacyClient(api_key=TOKEN, base_url="http://127.0.0.1:9", store=str(old_store))
+
+
+def test_a_store_with_an_unreadable_version_is_refused(old_store: Path) -> None:
+    plain(old_store, "INSERT INTO meta(name, value) VALUES ('schema_version', 'two')")
+    with pytest.raises(ConfigurationError, match="unreadable schema version 'two'"):
+        SQLiteStore(old_store)
+
+
+# migrations are all or nothing, and once -----------------------------------------------------------
+
+
+def test_a_failed_migration_leaves_the_store_as_it_was(old_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = Migration(
+        latest_version() + 1,
+        "a table, then a statement that fails",
+        ("CREATE TABLE jobs (job_id TEXT PRIMARY KEY)", "ALTER TABLE no_such_table ADD COLUMN x TEXT"),
+    )
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, broken))
+    before = dump(old_store)
+    with pytest.raises(ConfigurationError) as caught:
+        SQLiteStore(old_store)
+    assert caught.value.option == "store"
+    assert f"cannot migrate the state store {old_store} to schema version {broken.version}" in str(caught.value)
+    assert dump(old_store) == before  # neither the new table nor the earlier migrations: one transaction
+    monkeypatch.undo()
+    with contextlib.closing(SQLiteStore(old_store)) as store:  # and the store is still usable
+        assert store.schema_version == latest_version()
+
+
+_CHILD = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+from compat.store import SQLiteStore
+print("ready", flush=True)
+store = SQLiteStore(sys.argv[1])
+print(store.schema_version, flush=True)
+store.close()
+"""
+
+
+def test_processes_opening_an_old_store_at_once_migrate_it_once(old_store: Path) -> None:
+    # Hold the file's write lock while the processes start, so that each finds the old version
+    # and then waits for the lock: they all try to migrate at the same moment.
+    holder = sqlite3.connect(old_store, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(old_store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # each opens the store, reads its version, and waits for BEGIN IMMEDIATE
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    outcomes = [child.communicate(timeout=60) for child in children]
+    for child, (out, err) in zip(children, outcomes, strict=True):
+        assert child.returncode == 0, err
+        assert out.strip() == str(latest_version())
+    assert sum(err.count(MIGRATED) for _, err in outcomes) == 1, [err for _, err in outcomes]
+    assert recorded_version(old_store) == [(str(latest_version()),)]
+    assert columns(old_store, "sessions") >= CLAIM_COLUMNS
+
+
+# the migrations themselves -------------------------------------------------------------------------
+
+
+def test_migrations_are_numbered_one_by_one_and_render_for_each_dialect() -> None:
+    assert [m.version for m in schema.MIGRATIONS] == list(range(1, len(schema.MIGRATIONS) + 1))
+    for migration in schema.MIGRATIONS:
+        assert migration.statements and migration.summary
+        for statement in migration.statements:
+            lite, postgres = render(statement, "sqlite"), render(statement, "postgresql")
+            assert "{" not in lite and "{" not in postgres
+            assert "BLOB" not in postgres and "REAL" not in postgres.replace("DOUBLE PRECISION", "")
+    created = render(schema.MIGRATIONS[0].statements[2], "postgresql")
+    assert "options BYTEA" in created and "created_at DOUBLE PRECISION" in created
+
+
+# open_store and StoreError ------------------------------------------------------------------------
+
+
+def test_a_postgresql_url_is_refused_clearly_without_repeating_it() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        open_store("postgresql://scriptix:hunter2-secret@127.0.0.1:5432/state")
+    assert caught.value.option == "store"
+    assert "PostgreSQL" in str(caught.value)
+    assert "hunter2-secret" not in str(caught.value) and "hunter2-secret" not in repr(caught.value)
+
+
+def test_store_error_lives_in_errors_and_is_exported() -> None:
+    assert compat.StoreError is compat.errors.StoreError is compat.store.StoreError is StoreError
+    assert "StoreError" in compat.__all__ and "StoreError" in compat.errors.__all__
+    assert issubclass(StoreError, compat.ScriptixError)
+    error = StoreError("the state store /var/lib/x/state.sqlite3 cannot be used: disk full", reason="disk full")
+    assert error.status_code == 503
+    assert "disk full" in error.body["error"] and "/var/lib" not in error.body["error"]
+    assert "StoreError" in (compat.errors.__doc__ or "")  # in the written-down exception tree
