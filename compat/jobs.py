@@ -12,19 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
-from compat.store import SQLiteStore
+from compat.store.interface import Store
 
 __all__ = ["JobBook", "job_key"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS transcribe_jobs (
-    key TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-"""
 
 
 def job_key(*, owner: str, base_url: str, fingerprint: str, language: str, media_type: str, filename: str) -> str:
@@ -44,27 +35,23 @@ def job_key(*, owner: str, base_url: str, fingerprint: str, language: str, media
 
 
 class JobBook:
-    """The ``transcribe_jobs`` table of a :class:`SQLiteStore`."""
+    """Transcribe jobs in the shared state store (the ``transcribe_jobs`` table, schema version 3)."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-            store.execute(statement)
 
     def session_for(self, key: str) -> str | None:
         """The session an earlier run with this key created, if it has not finished."""
-        rows = self.store.execute("SELECT session_id FROM transcribe_jobs WHERE key = ?", (key,))
-        return str(rows[0][0]) if rows else None
+        return self.store.job_session(key)
 
     def remember(self, key: str, session_id: str) -> None:
-        self.store.execute(
-            "INSERT OR REPLACE INTO transcribe_jobs(key, session_id, created_at) VALUES (?, ?, ?)",
-            (key, session_id, time.time()),
-        )
+        """Record the session this run created."""
+        self.store.put_job(key, session_id)
 
     def forget(self, key: str) -> None:
-        self.store.execute("DELETE FROM transcribe_jobs WHERE key = ?", (key,))
+        """Forget the job (its session is done with)."""
+        self.store.delete_job(key)
 
     def forget_session(self, session_id: str) -> None:
         """Forget every job that points at ``session_id`` (it finished, or it is gone)."""
-        self.store.execute("DELETE FROM transcribe_jobs WHERE session_id = ?", (session_id,))
+        self.store.delete_jobs_of_session(session_id)

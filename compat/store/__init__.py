@@ -2,8 +2,9 @@
 
 What is kept: the store's own ``meta`` (its schema version and the random key of
 :meth:`~Store.token_digest`), the resume URL of every unfinished TUS upload (``uploads``, tuspy's
-``Storage``), and the sessions the shim created with their sealed V1 options and upload claim
-(``sessions``, see :mod:`compat.sessions`). Tokens are never stored, only keyed hashes of them.
+``Storage``), the sessions the shim created with their sealed V1 options and upload claim
+(``sessions``, see :mod:`compat.sessions`), and which session each ``transcribe`` run created
+(``transcribe_jobs``, see :mod:`compat.jobs`). Tokens are never stored, only keyed hashes of them.
 
 The modules, one job each:
 

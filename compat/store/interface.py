@@ -39,7 +39,8 @@ class SessionChanges(TypedDict, total=False):
 
 
 class Store(Protocol):
-    """The shim's state: meta (schema version, HMAC key), resume URLs, sessions and their claims.
+    """The shim's state: meta (schema version, HMAC key), resume URLs, sessions and their claims,
+    transcribe jobs.
 
     Every operation is atomic on its own. A failure of the store itself (disk full, read-only,
     locked for too long, connection lost) raises :class:`compat.errors.StoreError` (503).
@@ -144,4 +145,22 @@ class Store(Protocol):
 
     def finish_claim(self, session_id: str, *, media_type: str | None) -> None:
         """The media is up: the session is ``uploaded`` whoever holds the claim by now."""
+        ...
+
+    # transcribe jobs: which session a `transcribe` run created (see compat.jobs) -----------------
+
+    def job_session(self, key: str) -> str | None:
+        """The session the job ``key`` created, if the store still knows it."""
+        ...
+
+    def put_job(self, key: str, session_id: str) -> None:
+        """Record that the job ``key`` created ``session_id`` (replacing what was there)."""
+        ...
+
+    def delete_job(self, key: str) -> None:
+        """Forget the job ``key`` (no error if unknown)."""
+        ...
+
+    def delete_jobs_of_session(self, session_id: str) -> None:
+        """Forget every job that points at ``session_id``."""
         ...

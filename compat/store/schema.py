@@ -75,6 +75,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE sessions ADD COLUMN claim_prior TEXT",  # the state before the claim (back on release)
         ),
     ),
+    Migration(
+        3,
+        "transcribe_jobs: which session a `transcribe` run created (see compat.jobs)",
+        # IF NOT EXISTS: the release before versioning created it on first use
+        (
+            "CREATE TABLE IF NOT EXISTS transcribe_jobs"
+            " (key TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at {real} NOT NULL)",
+        ),
+    ),
 )
 
 
@@ -100,6 +109,7 @@ def version_before_versioning(tables: set[str], session_columns: set[str]) -> in
     Such a store was made by a release before versioning (SQLite only): with ``sessions`` and its
     claim columns it is version 2, with ``sessions`` alone version 1; a store without ``sessions``
     (one that only ever kept resume URLs) or without any table is 0, and migration 1 completes it.
+    Migration 3 creates its table only if missing, so a store that has it already is version 2 here.
     """
     if "sessions" not in tables:
         return 0

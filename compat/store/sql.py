@@ -83,6 +83,15 @@ _FINISH = (
     " WHERE session_id = ?"
 )
 
+# -- transcribe jobs ---------------------------------------------------------------------------
+_JOB_GET = "SELECT session_id FROM transcribe_jobs WHERE key = ?"
+_JOB_SET = (
+    "INSERT INTO transcribe_jobs(key, session_id, created_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET session_id = excluded.session_id, created_at = excluded.created_at"
+)
+_JOB_DELETE = "DELETE FROM transcribe_jobs WHERE key = ?"
+_JOB_DELETE_SESSION = "DELETE FROM transcribe_jobs WHERE session_id = ?"
+
 
 class SQLStore(Store):
     """The store's operations in SQL; a backend provides the connection (see the module docstring).
@@ -290,3 +299,18 @@ class SQLStore(Store):
 
     def finish_claim(self, session_id: str, *, media_type: str | None) -> None:
         self.write(_FINISH, (media_type, self._now(), session_id))
+
+    # -- transcribe jobs ----------------------------------------------------------------------------
+
+    def job_session(self, key: str) -> str | None:
+        rows = self.execute(_JOB_GET, (key,))
+        return str(rows[0][0]) if rows else None
+
+    def put_job(self, key: str, session_id: str) -> None:
+        self.write(_JOB_SET, (key, session_id, self._now()))
+
+    def delete_job(self, key: str) -> None:
+        self.write(_JOB_DELETE, (key,))
+
+    def delete_jobs_of_session(self, session_id: str) -> None:
+        self.write(_JOB_DELETE_SESSION, (session_id,))

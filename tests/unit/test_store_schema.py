@@ -23,6 +23,7 @@ import pytest
 import compat
 import compat.errors
 from compat import ConfigurationError, LegacyClient, SQLiteStore, StoreError
+from compat.jobs import JobBook
 from compat.sessions import SessionBook
 from compat.store import open_store, schema
 from compat.store.schema import Migration, latest_version, render
@@ -88,6 +89,7 @@ def test_a_new_store_reports_the_latest_version(tmp_path: Path, stores: list[SQL
         "meta",
         "uploads",
         "sessions",
+        "transcribe_jobs",
     }
     assert {row[1] for row in store.execute("PRAGMA table_info(sessions)")} >= CLAIM_COLUMNS
     if where == "file":
@@ -143,16 +145,24 @@ def test_opening_a_migrated_store_again_changes_nothing(
     assert MIGRATED not in caplog.text
 
 
-def test_a_store_made_by_the_release_with_claims_but_before_versioning_is_not_migrated_twice(
-    old_store: Path, stores: list[SQLiteStore]
+@pytest.mark.parametrize("with_jobs", [False, True], ids=["claims", "claims-and-transcribe-jobs"])
+def test_a_store_made_by_a_later_release_before_versioning_is_not_migrated_twice(
+    old_store: Path, stores: list[SQLiteStore], with_jobs: bool
 ) -> None:
     # what that release's SessionBook did to a sessions table: three added columns, no version row
     for column, kind in (("claim_holder", "TEXT"), ("claim_until", "REAL"), ("claim_prior", "TEXT")):
         plain(old_store, f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
-    store = open_(stores, old_store)  # adding the columns again would fail ("duplicate column name")
+    if with_jobs:  # and what its JobBook made on the first `transcribe`
+        plain(
+            old_store,
+            "CREATE TABLE transcribe_jobs (key TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL)",
+        )
+        plain(old_store, "INSERT INTO transcribe_jobs VALUES ('job-1', 'sess-beta-1', 1.0)")
+    store = open_(stores, old_store)  # adding the columns or the table again would fail
     assert store.schema_version == latest_version()
     assert recorded_version(old_store) == [(str(latest_version()),)]
     assert SessionBook(store).open("token-beta", "sess-beta-1")
+    assert JobBook(store).session_for("job-1") == ("sess-beta-1" if with_jobs else None)
 
 
 def test_a_store_that_only_kept_resume_urls_gets_the_sessions_table(tmp_path: Path, stores: list[SQLiteStore]) -> None:
