@@ -3,71 +3,28 @@
 The public names live here; every other module is an implementation detail.
 """
 
+from compat import errors
 from compat._version import __version__
 from compat.config import Settings
-from compat.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ConflictError,
-    GoneError,
-    InvalidRequestError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    PreconditionFailedError,
-    RateLimitError,
-    ScriptixError,
-    ServerError,
-    ServiceUnavailableError,
-    StoreError,
-    UnprocessableEntityError,
-    UnsupportedMediaTypeError,
-    UploadCancelledError,
-    UploadError,
-)
+from compat.errors import *  # noqa: F403  (every error is public: the names in errors.__all__)
 from compat.intercept import InstallHandle, install, mount
-from compat.legacy import LegacyClient, WaitTimeoutError
-from compat.staging.notice import LegacyCallError, LegacyV1Warning
+from compat.legacy import LegacyClient
+from compat.options import Options
+from compat.staging.notice import LegacyV1Warning
 from compat.store import SQLiteStore
 from compat.v3 import UploadResult, V3Client
 
 __all__ = [
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ConfigurationError",
-    "ConflictError",
-    "GoneError",
     "InstallHandle",
-    "InvalidRequestError",
-    "LegacyCallError",
     "LegacyClient",
     "LegacyV1Warning",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "PermissionDeniedError",
-    "PreconditionFailedError",
-    "RateLimitError",
+    "Options",
     "SQLiteStore",
-    "ScriptixError",
-    "ServerError",
-    "ServiceUnavailableError",
     "Settings",
-    "StoreError",
-    "UnprocessableEntityError",
-    "UnsupportedMediaTypeError",
-    "UploadCancelledError",
-    "UploadError",
     "UploadResult",
     "V3Client",
-    "WaitTimeoutError",
     "__version__",
     "install",
     "mount",
 ]
+__all__ += errors.__all__  # every exception, named once: in compat/errors.py

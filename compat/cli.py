@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from compat._version import __version__
 from compat.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT
 from compat.formats import FORMATS
+from compat.options import add_option_arguments, option_arguments
 from compat.staging.commands import HANDLERS as staging_commands
 from compat.staging.commands import add_commands
 
@@ -154,22 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--upstream", required=True, metavar="URL", help="the Scriptix host, e.g. https://api.scriptix.io"
     )
-    gateway.add_argument(
-        "--store", required=True, metavar="PATH", help="state file (sessions, media_source jobs, resume)"
-    )
-    gateway.add_argument("--allow-private-media", action="store_true", help="let media_source URLs be private (tests)")
-    gateway.add_argument(
-        "--allow-insecure-webhooks",
-        action="store_true",
-        help="accept webhook_url values V1 refused: http, localhost, IP addresses (tests)",
-    )
     gateway.add_argument("--workers", type=_positive_int, default=16, metavar="N", help="requests served at once (16)")
-    gateway.add_argument(
-        "--media-source-mode",
-        choices=("sync", "background"),
-        default="sync",
-        help="sync: a create with media_source answers once uploaded; background: at once, status uploading",
-    )
     gateway.add_argument(
         "--drain-timeout", type=_seconds, default=300.0, metavar="S", help="on SIGTERM, wait this long for work (300)"
     )
@@ -179,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--channel-timeout", type=_seconds, default=120.0, metavar="S", help="close connections idle this long (120)"
     )
+    # Every option of compat.Options, from its field; the upstream is base_url, the gateway holds no token.
+    add_option_arguments(gateway, skip=("api_key", "base_url"), required=("store",))
 
     transcribe = commands.add_parser(
         "transcribe",
@@ -397,12 +385,14 @@ def _emulator(args: argparse.Namespace) -> int:
 def _gateway(args: argparse.Namespace) -> int:
     import logging
 
-    from compat.config import _size
+    from compat.config import parse_size
     from compat.gateway import serve
+    from compat.options import Options
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host, port = args.listen
-    max_body = _size("max_body_size", args.max_body_size, "--max-body-size")
+    max_body = parse_size(args.max_body_size, option="max_body_size", source="--max-body-size")
+    options = Options.resolve(base_url=args.upstream, **option_arguments(args))
     listening = _Listening(host, port)
 
     def ready(url: str) -> None:
@@ -412,16 +402,13 @@ def _gateway(args: argparse.Namespace) -> int:
     try:
         serve(
             args.upstream,
-            store=args.store,
+            options=options,
             host=host,
             port=port,
             workers=args.workers,
             drain_timeout=args.drain_timeout,
             max_request_body_size=max_body,
             channel_timeout=args.channel_timeout,
-            allow_private_media=args.allow_private_media,
-            allow_insecure_webhooks=args.allow_insecure_webhooks,
-            media_source_mode=args.media_source_mode,
             on_ready=ready,
         )
     except OSError as exc:

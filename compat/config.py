@@ -1,35 +1,54 @@
-"""One place that resolves every option: keyword argument, then environment, then default.
+"""Where every option is declared and resolved: keyword argument, then environment, then default.
 
 >>> settings = Settings.resolve(timeout=30)
 >>> settings.timeout
 30.0
 
+Each option is one pydantic field: its type and constraints check the value, its description is its
+documentation (and the gateway's ``--help``), and ``env`` in its ``json_schema_extra`` names the
+environment variable it is read from, if any. :class:`Settings` holds the options of the V3
+transport; :class:`compat.options.Options` adds the translator's, and is what every adoption surface
+takes. :class:`StagingSettings` declares the staging toolkit's variables (``SCRIPTIX_COMPAT_WARN``,
+``…_REPORT``, ``…_STRICT``): every ``SCRIPTIX_*`` variable the library reads is declared here.
+
 A value that cannot be used raises :class:`compat.ConfigurationError` at once, naming the option
-and where the value came from (the keyword or the environment variable).
+and where the value came from (the keyword or the environment variable); a token is never shown.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
 
 from compat.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from compat.store import SQLiteStore
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CLAIM_LEASE",
+    "ENVIRONMENT",
     "MEMORY_STORE",
     "OptionCheck",
     "Settings",
+    "StagingSettings",
+    "TransportOverrides",
     "check_options",
     "default_store_path",
+    "option",
+    "parse_size",
+    "take_store_object",
 ]
 
 DEFAULT_BASE_URL = "https://api.scriptix.io"
@@ -39,17 +58,7 @@ DEFAULT_CLAIM_LEASE = 30.0
 """Seconds a session's upload claim lasts unless its holder renews it (see ``claim_lease``)."""
 
 AuthScheme = Literal["x-zoom-s2t-key", "bearer"]
-
-# option name -> environment variable
-ENVIRONMENT: dict[str, str] = {
-    "api_key": "SCRIPTIX_API_KEY",
-    "base_url": "SCRIPTIX_BASE_URL",
-    "timeout": "SCRIPTIX_COMPAT_TIMEOUT",
-    "max_retries": "SCRIPTIX_COMPAT_MAX_RETRIES",
-    "chunk_size": "SCRIPTIX_COMPAT_CHUNK_SIZE",
-    "store": "SCRIPTIX_COMPAT_STORE",
-    "claim_lease": "SCRIPTIX_COMPAT_CLAIM_LEASE",
-}
+WarnMode = Literal["once", "always", "off"]
 
 _SIZE_UNITS = {
     "": 1,
@@ -72,78 +81,281 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_cache_dir("scriptix-compat")) / "state.sqlite3"
 
 
-class Settings(BaseModel):
-    """Every option of a client, resolved and checked. Build it with :meth:`resolve`.
+# value checks (run by pydantic before the field's own type and constraints) --------------------
 
-    Attributes:
-        api_key: the Scriptix token (kept as a ``SecretStr``; never printed).
-        base_url: the Scriptix host, ``https://api.scriptix.io`` by default.
-        timeout: read timeout in seconds for every request (a stalled server is given up on after it).
-        connect_timeout: seconds allowed to open a connection.
-        max_retries: retries after the first attempt, per request and per upload chunk without progress.
-        chunk_size: bytes per TUS ``PATCH``; memory use does not grow with it (bodies are streamed).
-        store: path of the SQLite file that keeps resume state, or ``":memory:"``.
-        auth_scheme: ``"x-zoom-s2t-key"`` (the documented batch header) or ``"bearer"``.
-        backoff_base: first retry delay in seconds; doubles each retry, with full jitter.
-        backoff_max: the cap on one retry delay.
-        max_retry_after: the longest ``Retry-After`` honoured; a longer hint is raised as an error.
-        session_poll_timeout: how long ``upload`` waits for the server to name the session.
-        claim_lease: seconds the claim on a session's upload lasts in the store unless renewed; the
-            holder renews it every third of that while it lives, so only a process that died (or
-            froze) for longer loses it, and then another caller of the same token takes it over.
-    """
+
+def _refused(expected: str) -> PydanticCustomError:
+    return PydanticCustomError("option", expected)
+
+
+def _number(raw: Any) -> Any:
+    if isinstance(raw, bool):
+        raise _refused("expected a number, not True or False")
+    return raw
+
+
+def _size(raw: Any) -> Any:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    match = _SIZE_PATTERN.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None or match.group(2).lower() not in _SIZE_UNITS:
+        raise _refused("expected a size in bytes such as 52428800, 8MiB or 50MB")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+
+
+def _token(raw: Any) -> Any:
+    if raw is None:
+        return None
+    if not isinstance(raw, str | SecretStr):
+        raise _refused("expected a string")
+    text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+    if not text.strip() or not text.isascii() or any(c in text for c in "\r\n\0"):
+        raise _refused("expected a non-empty ASCII token on one line")
+    return SecretStr(text.strip())
+
+
+def _base_url(raw: Any) -> Any:
+    text = str(raw).strip().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError:
+        raise _refused("expected an http(s) URL such as https://api.scriptix.io") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _refused("expected an http(s) URL such as https://api.scriptix.io")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise _refused("expected a plain URL (no query, fragment or credentials)")
+    return text
+
+
+def _store(raw: Any) -> Any:
+    text = os.fspath(raw) if isinstance(raw, str | os.PathLike) else ""
+    if not text:
+        raise _refused("expected a file path or ':memory:'")
+    return str(text)
+
+
+def _lower(raw: Any) -> Any:
+    return raw.strip().lower() if isinstance(raw, str) else raw
+
+
+def _warn_mode(raw: Any) -> Any:
+    mode = str(raw).strip().lower() or "once"
+    return mode if mode in ("once", "always", "off") else "once"  # a typo never breaks a legacy call
+
+
+def _stripped(raw: Any) -> Any:
+    return str(raw).strip()
+
+
+Seconds = Annotated[float, BeforeValidator(_number), Field(gt=0, allow_inf_nan=False)]
+"""A positive, finite number of seconds."""
+SecondsOrZero = Annotated[float, BeforeValidator(_number), Field(ge=0, allow_inf_nan=False)]
+"""Zero or a positive, finite number of seconds."""
+Size = Annotated[int, BeforeValidator(_size), Field(ge=1)]
+"""A number of bytes, at least 1: an int, or a string such as ``"52428800"``, ``"8MiB"``, ``"50MB"``."""
+
+
+def parse_size(raw: Any, *, option: str, source: str) -> int:
+    """``raw`` as a number of bytes (``8MiB``, ``50MB``, ``1024``…), or a :class:`ConfigurationError`."""
+    try:
+        return int(_size(raw))
+    except PydanticCustomError as exc:
+        problem = exc.message()
+    raise _failure(option, source, raw, problem)
+
+
+def option(default: Any = ..., description: str = "", *, env: str | None = None, **field: Any) -> Any:
+    """A field of an options model: its default, its documentation and its environment variable."""
+    extra: dict[str, Any] | None = {"env": env} if env else None
+    if default is ...:
+        return Field(description=description, json_schema_extra=extra, **field)
+    return Field(default, description=description, json_schema_extra=extra, **field)
+
+
+# resolution ------------------------------------------------------------------------------------
+
+_Model = TypeVar("_Model", bound="_Resolved")
+
+
+class _Resolved(BaseModel):
+    """A frozen set of options resolved as keyword, then environment variable, then default."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    api_key: SecretStr | None = None
-    base_url: str = DEFAULT_BASE_URL
-    timeout: float = 60.0
-    connect_timeout: float = 10.0
-    max_retries: int = 5
-    chunk_size: int = 50 * 1024 * 1024
-    store: str = ""
-    auth_scheme: AuthScheme = "x-zoom-s2t-key"
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    max_retry_after: float = 120.0
-    session_poll_timeout: float = 10.0
-    claim_lease: float = DEFAULT_CLAIM_LEASE
+    @classmethod
+    def environment(cls) -> dict[str, str]:
+        """Option name -> the environment variable it is read from (for the options that have one)."""
+        return dict(_environment_of(cls))
 
     @classmethod
-    def resolve(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Settings:
+    def resolve(cls: type[_Model], environ: Mapping[str, str] | None = None, **options: Any) -> _Model:
         """Resolve options: a keyword that is not ``None`` wins, then the environment, then the default."""
+        cls._refuse_unknown(options)
         env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for name in cls.model_fields:
+            raw, sources[name] = cls.given(name, options, env)
+            if raw is not None:
+                values[name] = raw
+        return cls._checked(values, sources)
+
+    @classmethod
+    def given(cls, name: str, options: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[Any, str]:
+        """One option's raw value and where it came from: the keyword when not ``None``, else its
+        environment variable when set and not empty, else ``(None, "default")``."""
+        variable = _environment_of(cls).get(name)
+        if options.get(name) is not None:
+            return options[name], f"keyword {name}="
+        if variable is not None and environ.get(variable, "") != "":
+            return environ[variable], f"environment variable {variable}"
+        return None, "default"
+
+    def updated(self: _Model, **overrides: Any) -> _Model:
+        """These options with ``overrides`` on top (each checked; one that is ``None`` changes nothing)."""
+        self._refuse_unknown(overrides)
+        given = {name: value for name, value in overrides.items() if value is not None}
+        if not given:
+            return self
+        sources = {**self.sources(), **{name: f"keyword {name}=" for name in given}}
+        return self._checked({**dict(self), **given}, sources)
+
+    @classmethod
+    def check(cls, name: str, raw: Any, source: str) -> Any:
+        """One option's value, checked on its own (``source`` says where it came from, for the error)."""
+        cls._refuse_unknown({name: raw})
+        return getattr(cls._checked({name: raw}, {name: source}), name)
+
+    def sources(self) -> dict[str, str]:
+        """Where each option's value came from: ``keyword name=``, ``environment variable …`` or ``default``."""
+        return dict(self._sources) or dict.fromkeys(type(self).model_fields, "default")
+
+    @classmethod
+    def _refuse_unknown(cls, options: Mapping[str, Any]) -> None:
         unknown = sorted(set(options) - set(cls.model_fields))
         if unknown:
             raise ConfigurationError(
                 f"unknown option {unknown[0]!r}; known options: {', '.join(sorted(cls.model_fields))}",
                 option=unknown[0],
             )
-        values: dict[str, Any] = {}
-        sources: dict[str, str] = {}
-        for name in cls.model_fields:
-            raw, source = _raw_value(name, options, env)
-            sources[name] = source
-            if raw is not None:
-                values[name] = _check(name, raw, source)
-        if "store" not in values:
-            values["store"] = str(default_store_path())
-        settings = cls(**values)
-        settings._sources = sources
-        return settings
 
-    def sources(self) -> dict[str, str]:
-        """Where each option's value came from: ``keyword name=``, ``environment variable …`` or ``default``."""
-        return dict(self._sources) or dict.fromkeys(type(self).model_fields, "default")
+    @classmethod
+    def _checked(cls: type[_Model], values: dict[str, Any], sources: dict[str, str]) -> _Model:
+        try:
+            resolved = cls.model_validate(values)
+        except ValidationError as exc:
+            failure = cls._first_failure(exc, values, sources)
+        else:
+            resolved._sources = sources
+            return resolved
+        raise failure  # outside the except block: the pydantic error (which holds the raw value) is not chained
+
+    @classmethod
+    def _first_failure(
+        cls, exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]
+    ) -> ConfigurationError:
+        order = list(cls.model_fields)
+        errors = sorted(exc.errors(), key=lambda e: order.index(str(e["loc"][0])) if e["loc"] else len(order))
+        name = str(errors[0]["loc"][0]) if errors[0]["loc"] else order[0]
+        return _failure(name, sources.get(name, f"keyword {name}="), values.get(name), errors[0]["msg"])
+
+    def __eq__(self, other: object) -> bool:
+        """Equal options are equal values, wherever each value came from."""
+        return type(self) is type(other) and dict(self) == dict(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(dict(self).values())))
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{name}={'<redacted>' if name == 'api_key' and value is not None else repr(value)}" for name, value in self
+            f"{name}={'<redacted>' if isinstance(value, SecretStr) else repr(value)}" for name, value in self
         )
-        return f"Settings({shown})"
+        return f"{type(self).__name__}({shown})"
 
     __str__ = __repr__
+
+
+@functools.cache
+def _environment_of(model: type[_Resolved]) -> Mapping[str, str]:
+    names: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and isinstance(extra.get("env"), str):
+            names[name] = str(extra["env"])
+    return names
+
+
+def _printable(name: str, raw: Any) -> Any:
+    """A raw option value safe to print: no token, no credentials in a URL."""
+    if name == "api_key" or isinstance(raw, SecretStr):
+        return "<redacted>"
+    if isinstance(raw, str) and "@" in raw:
+        return re.sub(r"//[^/@]*@", "//<redacted>@", raw)
+    return raw
+
+
+def _failure(name: str, source: str, raw: Any, problem: str) -> ConfigurationError:
+    shown = _printable(name, raw)
+    shown = shown if shown == "<redacted>" else repr(shown)
+    problem = problem[:1].lower() + problem[1:]
+    return ConfigurationError(f"option {name!r} from {source}: {shown} refused: {problem}", option=name)
+
+
+# the transport's options ----------------------------------------------------------------------
+
+
+class Settings(_Resolved):
+    """The options of the V3 transport (:class:`compat.V3Client`), resolved and checked.
+
+    Build it with :meth:`resolve` (keyword, then environment, then default); each field's
+    description says what it does. :class:`compat.Options` is these plus the translator's options,
+    and is what ``LegacyClient``, ``install()``, ``mount()`` and the gateway take.
+    """
+
+    api_key: Annotated[SecretStr | None, BeforeValidator(_token)] = option(
+        None, "the Scriptix batch token (kept as a SecretStr; never printed)", env="SCRIPTIX_API_KEY"
+    )
+    base_url: Annotated[str, BeforeValidator(_base_url)] = option(
+        DEFAULT_BASE_URL, "the Scriptix host", env="SCRIPTIX_BASE_URL"
+    )
+    timeout: Seconds = option(
+        60.0,
+        "read timeout in seconds for every request (a stalled server is given up on after it)",
+        env="SCRIPTIX_COMPAT_TIMEOUT",
+    )
+    connect_timeout: Seconds = option(10.0, "seconds allowed to open a connection")
+    max_retries: Annotated[int, BeforeValidator(_number), Field(ge=0, le=100)] = option(
+        5,
+        "retries after the first attempt, per request and per upload chunk without progress",
+        env="SCRIPTIX_COMPAT_MAX_RETRIES",
+    )
+    chunk_size: Size = option(
+        50 * 1024 * 1024,
+        "bytes per TUS PATCH (8MiB, 50MB or a number); memory use does not grow with it",
+        env="SCRIPTIX_COMPAT_CHUNK_SIZE",
+    )
+    store: Annotated[str, BeforeValidator(_store)] = option(
+        description="where resume state is kept: a SQLite file path, or ':memory:' to keep none",
+        env="SCRIPTIX_COMPAT_STORE",
+        default_factory=lambda: str(default_store_path()),
+    )
+    auth_scheme: Annotated[AuthScheme, BeforeValidator(_lower)] = option(
+        "x-zoom-s2t-key", "how the token is sent: x-zoom-s2t-key (the documented header) or bearer"
+    )
+    backoff_base: SecondsOrZero = option(0.5, "first retry delay in seconds; doubles each retry, with full jitter")
+    backoff_max: Seconds = option(30.0, "the cap on one retry delay, in seconds")
+    max_retry_after: SecondsOrZero = option(
+        120.0, "the longest Retry-After honoured, in seconds; a longer hint is raised as RateLimitError"
+    )
+    session_poll_timeout: Seconds = option(10.0, "how long upload waits for the server to name the session")
+    claim_lease: Seconds = option(
+        DEFAULT_CLAIM_LEASE,
+        "seconds a session's upload claim lasts in the store unless renewed (every third of it while the "
+        "holder lives): only a process that died or froze for longer loses it to another caller",
+        env="SCRIPTIX_COMPAT_CLAIM_LEASE",
+    )
 
     def token(self) -> str | None:
         """The API token in clear, for the transport only."""
@@ -158,6 +370,38 @@ class Settings(BaseModel):
     def session_endpoint(self) -> str:
         """The speech-to-text session collection URL."""
         return f"{self.base_url}/api/v3/speech-to-text/session"
+
+
+class TransportOverrides(TypedDict, total=False):
+    """The keywords of :class:`Settings` a surface takes beside ``api_key`` and ``base_url``.
+
+    Its keys are the fields of :class:`Settings` less those two (a test checks it): the static type
+    of ``**overrides``. ``store`` may also be an open store object (used as it is).
+    """
+
+    timeout: float | None
+    connect_timeout: float | None
+    max_retries: int | None
+    chunk_size: int | str | None
+    store: str | os.PathLike[str] | SQLiteStore | None
+    auth_scheme: AuthScheme | None
+    backoff_base: float | None
+    backoff_max: float | None
+    max_retry_after: float | None
+    session_poll_timeout: float | None
+    claim_lease: float | None
+
+
+def take_store_object(overrides: dict[str, Any]) -> Any | None:
+    """Remove and return ``store`` from ``overrides`` when it is an open store rather than a path or URL."""
+    store = overrides.get("store")
+    if store is None or isinstance(store, str | os.PathLike):
+        return None
+    return overrides.pop("store")
+
+
+ENVIRONMENT: dict[str, str] = Settings.environment()
+"""Option name -> environment variable, for the transport's options."""
 
 
 class OptionCheck(NamedTuple):
@@ -177,114 +421,39 @@ def check_options(environ: Mapping[str, str] | None = None, **options: Any) -> l
     raise for that option, or ``None``.
     """
     env = os.environ if environ is None else environ
+    defaults = Settings()
     checks = []
     for name in Settings.model_fields:
-        raw, source = _raw_value(name, options, env)
+        raw, source = Settings.given(name, options, env)
         problem = None
-        value: Any = getattr(Settings.model_fields[name], "default", None)
-        if name == "store" and raw is None:
-            value = str(default_store_path())
+        value: Any = getattr(defaults, name)
         if raw is not None:
             try:
-                value = _check(name, raw, source)
+                value = Settings.check(name, raw, source)
             except ConfigurationError as exc:
-                problem, value = str(exc), _shown(name, raw)
+                problem, value = str(exc), _printable(name, raw)
         if name == "api_key":
             value = "<redacted>" if problem else ("set" if raw is not None else "not set")
         checks.append(OptionCheck(name, value, source, problem))
     return checks
 
 
-def _raw_value(name: str, options: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Any, str]:
-    """An option's raw value and where it came from: the keyword, else the environment, else default."""
-    if options.get(name) is not None:
-        return options[name], f"keyword {name}="
-    if name in ENVIRONMENT and env.get(ENVIRONMENT[name], "") != "":
-        return env[ENVIRONMENT[name]], f"environment variable {ENVIRONMENT[name]}"
-    return None, "default"
+# the staging toolkit's variables ---------------------------------------------------------------
 
 
-def _shown(name: str, raw: Any) -> Any:
-    """A raw option value safe to print: no token, no credentials in a URL."""
-    if name == "api_key":
-        return "<redacted>"
-    if name == "base_url" and isinstance(raw, str) and "@" in raw:
-        return re.sub(r"//[^/@]*@", "//<redacted>@", raw)
-    return raw
+class StagingSettings(_Resolved):
+    """The staging toolkit's switches, read from the environment at each legacy call."""
 
-
-def _fail(name: str, source: str, raw: Any, expected: str) -> ConfigurationError:
-    shown = "<redacted>" if name == "api_key" else repr(_shown(name, raw))
-    return ConfigurationError(f"option {name!r} from {source}: {shown} is not {expected}", option=name)
-
-
-def _number(name: str, raw: Any, source: str, *, integer: bool) -> float:
-    if isinstance(raw, bool):
-        raise _fail(name, source, raw, "a number")
-    try:
-        value = int(raw) if integer else float(raw)
-    except (TypeError, ValueError):
-        raise _fail(name, source, raw, "a whole number" if integer else "a number") from None
-    if integer and isinstance(raw, float) and raw != value:
-        raise _fail(name, source, raw, "a whole number")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise _fail(name, source, raw, "a finite number")
-    return value
-
-
-def _size(name: str, raw: Any, source: str) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    match = _SIZE_PATTERN.fullmatch(str(raw))
-    if match is None or match.group(2).lower() not in _SIZE_UNITS:
-        raise _fail(name, source, raw, "a size in bytes (e.g. 52428800, 8MiB, 50MB)")
-    return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
-
-
-def _check(name: str, raw: Any, source: str) -> Any:
-    if name == "api_key":
-        if not isinstance(raw, str | SecretStr):
-            raise _fail(name, source, raw, "a string")
-        text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
-        if not text.strip() or not text.isascii() or any(c in text for c in "\r\n\0"):
-            raise _fail(name, source, raw, "a non-empty ASCII token on one line")
-        return SecretStr(text.strip())
-    if name == "base_url":
-        text = str(raw).strip().rstrip("/")
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _fail(name, source, raw, "an http(s) URL such as https://api.scriptix.io")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise _fail(name, source, raw, "a plain URL (no query, fragment or credentials)")
-        return text
-    if name in ("timeout", "connect_timeout", "backoff_max", "session_poll_timeout", "claim_lease"):
-        value = _number(name, raw, source, integer=False)
-        if value <= 0:
-            raise _fail(name, source, raw, "a positive number of seconds")
-        return value
-    if name in ("backoff_base", "max_retry_after"):
-        value = _number(name, raw, source, integer=False)
-        if value < 0:
-            raise _fail(name, source, raw, "zero or a positive number of seconds")
-        return value
-    if name == "max_retries":
-        value = _number(name, raw, source, integer=True)
-        if not 0 <= value <= 100:
-            raise _fail(name, source, raw, "a whole number from 0 to 100")
-        return int(value)
-    if name == "chunk_size":
-        size = _size(name, raw, source)
-        if size < 1:
-            raise _fail(name, source, raw, "at least 1 byte")
-        return size
-    if name == "store":
-        text = os.fspath(raw) if isinstance(raw, str | os.PathLike) else ""
-        if not text:
-            raise _fail(name, source, raw, "a file path or ':memory:'")
-        return str(text)
-    if name == "auth_scheme":
-        text = str(raw).strip().lower()
-        if text not in ("x-zoom-s2t-key", "bearer"):
-            raise _fail(name, source, raw, "'x-zoom-s2t-key' or 'bearer'")
-        return text
-    return raw
+    warn: Annotated[WarnMode, BeforeValidator(_warn_mode)] = option(
+        "once",
+        "LegacyV1Warning: once per call site, always, or off (anything else counts as once)",
+        env="SCRIPTIX_COMPAT_WARN",
+    )
+    report: Annotated[str, BeforeValidator(_stripped)] = option(
+        "", "write the legacy-usage report to this JSON file (empty: no report)", env="SCRIPTIX_COMPAT_REPORT"
+    )
+    strict: Annotated[str, BeforeValidator(_stripped)] = option(
+        "",
+        "fail legacy calls not in this baseline (a usage report; empty: strict mode off)",
+        env="SCRIPTIX_COMPAT_STRICT",
+    )

@@ -26,14 +26,16 @@ would have caught, so code written for plain ``requests`` keeps catching them::
     │   └── APITimeoutError(requests.Timeout)          no answer in time
     ├── UploadError                          a TUS upload could not finish (.upload_url)
     │   └── UploadCancelledError             cancelled on purpose; the upload was terminated
-    └── StoreError                           503: the state store cannot be used now (full, read-only, locked)
+    ├── StoreError                           503: the state store cannot be used now (full, read-only, locked)
+    ├── WaitTimeoutError(TimeoutError)       ``LegacyClient.wait`` gave up; the job keeps running (.session_id)
+    └── LegacyCallError                      strict mode: a legacy call not in the baseline (.operation, .site)
 
 Messages never contain the API token: bodies are redacted before they are stored here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -49,6 +51,7 @@ __all__ = [
     "ConflictError",
     "GoneError",
     "InvalidRequestError",
+    "LegacyCallError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -62,7 +65,7 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "UploadCancelledError",
     "UploadError",
-    "error_for_status",
+    "WaitTimeoutError",
 ]
 
 
@@ -214,6 +217,46 @@ class StoreError(ScriptixError):
     def __init__(self, message: str, *, reason: str = "") -> None:
         public = f"Service Unavailable: the shim's state store cannot be used ({reason or 'see its log'}); retry later"
         super().__init__(message, status_code=503, body={"error": public})
+
+
+class WaitTimeoutError(ScriptixError, TimeoutError):
+    """``wait`` gave up; the job keeps running on Scriptix. ``session_id`` names it."""
+
+    def __init__(self, session_id: str, waited: float, last_status: str | None) -> None:
+        message = (
+            f"session {session_id} was not done after {waited:.0f} s (last status {last_status!r}); "
+            f"it keeps running: call get_result({session_id!r}) or wait() again later"
+        )
+        super().__init__(message, body={"error": message, "session_id": session_id})
+        self.session_id = session_id
+        self.last_status = last_status
+
+
+class CallSiteLike(Protocol):
+    """Where a legacy call came from (:class:`compat.staging.notice.CallSite`)."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def function(self) -> str: ...
+
+
+class LegacyCallError(ScriptixError):
+    """Strict mode: a legacy call from a site that is not in the baseline.
+
+    ``operation`` is the V1 call, ``site`` where it was made; ``replacement`` names its V3 equivalent.
+    """
+
+    def __init__(self, operation: str, site: CallSiteLike, baseline: str, *, replacement: str) -> None:
+        message = (
+            f"new legacy call {operation} at {site.file}:{site.line} (in {site.function}) is not in the "
+            f"baseline {baseline}; move it to V3 ({replacement}) or add it to the baseline"
+        )
+        super().__init__(message)
+        self.operation = operation
+        self.site = site
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

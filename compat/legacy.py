@@ -10,12 +10,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from compat.errors import AuthenticationError, ConfigurationError, ScriptixError
+from typing_extensions import Unpack
+
+from compat.config import Settings
+from compat.errors import AuthenticationError, ConfigurationError, WaitTimeoutError
+from compat.options import OptionOverrides, resolve_options
 from compat.staging.notice import notice
 from compat.staging.verify import Difference, shadow_compare
-from compat.store import SQLiteStore
-from compat.translate import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Translator
-from compat.v1.validation import UnknownFields
+from compat.translate import Translator
 from compat.v3.client import V3Client
 from compat.v3.source import FileInput
 from compat.v3.tus import ProgressCallback
@@ -24,19 +26,6 @@ __all__ = ["LegacyClient", "WaitTimeoutError"]
 
 FINAL_STATUSES = frozenset({"done", "failed"})
 NO_TOKEN = "Unauthorized: no API token: pass api_key= to LegacyClient or set SCRIPTIX_API_KEY"
-
-
-class WaitTimeoutError(ScriptixError, TimeoutError):
-    """``wait`` gave up; the job keeps running on Scriptix. ``session_id`` names it."""
-
-    def __init__(self, session_id: str, waited: float, last_status: str | None) -> None:
-        message = (
-            f"session {session_id} was not done after {waited:.0f} s (last status {last_status!r}); "
-            f"it keeps running: call get_result({session_id!r}) or wait() again later"
-        )
-        super().__init__(message, body={"error": message, "session_id": session_id})
-        self.session_id = session_id
-        self.last_status = last_status
 
 
 class LegacyClient:
@@ -62,20 +51,10 @@ class LegacyClient:
         api_key: str | None = None,
         base_url: str | None = None,
         *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        chunk_size: int | str | None = None,
-        store: str | os.PathLike[str] | SQLiteStore | None = None,
-        allow_private_media: bool = False,
-        media_source_mode: MediaSourceMode = "sync",
-        align_strategy: AlignStrategy = "tus",
-        unknown_fields: UnknownFields = "forward",
-        document_type: str = "caption",
-        max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
-        allow_insecure_webhooks: bool = False,
+        options: Settings | None = None,
         shadow_rate: float = 0.0,
         shadow_base_url: str | None = None,
-        **options: Any,
+        **overrides: Unpack[OptionOverrides],
     ) -> None:
         if not 0.0 <= shadow_rate <= 1.0 or (shadow_rate > 0 and not shadow_base_url):
             raise ConfigurationError(
@@ -86,25 +65,9 @@ class LegacyClient:
         self.shadow_base_url = shadow_base_url.rstrip("/") if shadow_base_url else None
         self.shadow_mismatches: deque[tuple[str, list[Difference]]] = deque(maxlen=100)
         """Recent ``(session_id, differences)`` found by shadow runs (see ``shadow_rate``)."""
-        self.v3 = V3Client(
-            api_key,
-            base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            chunk_size=chunk_size,
-            store=store,
-            **options,
-        )
-        self.translator = Translator(
-            self.v3,
-            allow_private_media=allow_private_media,
-            media_source_mode=media_source_mode,
-            align_strategy=align_strategy,
-            unknown_fields=unknown_fields,
-            document_type=document_type,
-            max_media_bytes=max_media_bytes,
-            allow_insecure_webhooks=allow_insecure_webhooks,
-        )
+        self.options, store = resolve_options(options, {"api_key": api_key, "base_url": base_url, **overrides})
+        self.v3 = V3Client(settings=self.options, store=store)
+        self.translator = Translator(self.v3, self.options)
 
     def __repr__(self) -> str:
         return f"LegacyClient(base_url={self.v3.settings.base_url!r}, api_key=<redacted>)"

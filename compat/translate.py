@@ -14,15 +14,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
 from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
+from compat.options import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Options
 from compat.sessions import Claim, SessionBook, SessionRecord, TransferState
 from compat.store import StoreError
 from compat.v1.models import envelope
 from compat.v1.validation import (
-    UnknownFields,
     refuse,
     require_token,
     validate_create,
@@ -34,12 +34,17 @@ from compat.v3.models import Transcript
 from compat.v3.source import FileInput, probe_empty
 from compat.v3.tus import ProgressCallback
 
-__all__ = ["STATUS_TO_V1", "Translator", "normalise_status", "tus_metadata"]
+__all__ = [
+    "DEFAULT_MAX_MEDIA_BYTES",
+    "STATUS_TO_V1",
+    "AlignStrategy",
+    "MediaSourceMode",
+    "Translator",
+    "normalise_status",
+    "tus_metadata",
+]
 
 log = logging.getLogger("compat.translate")
-
-MediaSourceMode = Literal["sync", "background"]
-AlignStrategy = Literal["tus", "passthrough"]
 
 # V3 (and older) session states -> the V1 status a legacy caller polls for.
 STATUS_TO_V1: dict[str, str] = {
@@ -50,7 +55,6 @@ STATUS_TO_V1: dict[str, str] = {
     "failed": "failed",
     "error": "failed",
 }
-DEFAULT_MAX_MEDIA_BYTES = 10 * 1000**3  # the 10 GB limit of Scriptix's own upload widget
 ALREADY_UPLOADED = "Invalid data: media was already uploaded for this session"
 
 
@@ -100,43 +104,23 @@ def tus_metadata(
 class Translator:
     """Serves the V1 operations on a :class:`V3Client`.
 
-    Options (each also a ``LegacyClient`` keyword):
-
-    * ``allow_private_media``: fetch ``media_source`` from private/loopback addresses (tests only).
-    * ``media_source_mode``: ``"sync"`` (create answers once the media is uploaded, status
-      ``"uploaded"``) or ``"background"`` (create answers at once, status ``"uploading"``).
-    * ``align_strategy``: ``"tus"`` (media and transcript as TUS uploads bound to the session)
-      or ``"passthrough"`` (the V1 multipart ``/align`` call, sent unchanged).
-    * ``unknown_fields``: ``"forward"`` (passed to the V3 create call) or ``"reject"`` (422).
-    * ``document_type``: TUS ``document_type`` when the V1 call does not say (``"caption"``).
-    * ``max_media_bytes``: the largest ``media_source`` download accepted.
-    * ``allow_insecure_webhooks``: accept a ``webhook_url`` V1 refused (plain ``http``,
-      ``localhost``, an IP address), for local tests; by default such a URL is a 422.
+    ``options`` are the surface's :class:`compat.Options` (default: every option at its default);
+    the translator reads ``allow_private_media``, ``media_source_mode``, ``align_strategy``,
+    ``unknown_fields``, ``document_type``, ``max_media_bytes`` and ``allow_insecure_webhooks`` (each
+    field's description says what it does; MIGRATION.md why). ``media_policy`` replaces the address
+    rule ``allow_private_media`` builds for ``media_source`` URLs (an embedding's or a test's own).
     """
 
     def __init__(
-        self,
-        v3: V3Client,
-        *,
-        allow_private_media: bool = False,
-        media_source_mode: MediaSourceMode = "sync",
-        align_strategy: AlignStrategy = "tus",
-        unknown_fields: UnknownFields = "forward",
-        document_type: str = "caption",
-        max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
-        media_policy: AddressPolicy | None = None,
-        allow_insecure_webhooks: bool = False,
+        self, v3: V3Client, options: Options | None = None, *, media_policy: AddressPolicy | None = None
     ) -> None:
+        options = options if options is not None else Options()
         self.v3 = v3
+        self.options = options
         self.sessions = SessionBook(v3.store, lease=v3.settings.claim_lease)
-        self.media_source_mode = media_source_mode
-        self.align_strategy = align_strategy
-        self.unknown_fields = unknown_fields
-        self.document_type = document_type
-        self.allow_insecure_webhooks = allow_insecure_webhooks
         self.fetcher = MediaFetcher(
-            media_policy or AddressPolicy(allow_private=allow_private_media),
-            max_bytes=max_media_bytes,
+            media_policy or AddressPolicy(allow_private=options.allow_private_media),
+            max_bytes=options.max_media_bytes,
             timeout=(v3.settings.connect_timeout, v3.settings.timeout),
         )
         self._transfers: dict[str, threading.Thread] = {}
@@ -148,12 +132,14 @@ class Translator:
         """V1 ``POST /api/v3/speech-to-text/session``."""
         token = require_token(token)
         request = validate_create(
-            body, unknown_fields=self.unknown_fields, allow_insecure_webhooks=self.allow_insecure_webhooks
+            body,
+            unknown_fields=self.options.unknown_fields,
+            allow_insecure_webhooks=self.options.allow_insecure_webhooks,
         )
         download: MediaDownload | None = None
         if request.media_source is not None:
             self.fetcher.check(request.media_source)
-            if self.media_source_mode == "sync":
+            if self.options.media_source_mode == "sync":
                 download = self.fetcher.open(request.media_source)
         v3 = self.v3.with_token(token)
         try:
@@ -198,7 +184,7 @@ class Translator:
                 session_id=session_id,
                 filename=download.filename,
                 filetype=download.filetype,
-                document_type=self.document_type,
+                document_type=self.options.document_type,
             )
             self.v3.with_token(token).upload(download.stream, metadata, resolve_session=False)
         except BaseException as exc:
@@ -294,7 +280,11 @@ class Translator:
         if record.state == "uploaded" or (record.state == "uploading" and self._live(session_id)):
             raise refuse(400, ALREADY_UPLOADED)  # the fast path; the claim below is the rule
         metadata = tus_metadata(
-            record.options, session_id=session_id, filename=name, filetype=media_type, document_type=self.document_type
+            record.options,
+            session_id=session_id,
+            filename=name,
+            filetype=media_type,
+            document_type=self.options.document_type,
         )
         claim = self._claim(token, session_id, filename=name, media_type=_media_kind(media_type))
         try:
@@ -342,9 +332,9 @@ class Translator:
         text_name = transcript_filename or "transcript.txt"
         record = self._owned_session(token, session_id)
         v3 = self.v3.with_token(token)
-        if self.align_strategy == "passthrough":
+        if self.options.align_strategy == "passthrough":
             return self._align_passthrough(v3, session_id, media, transcript, kind, name, text_name)
-        common = {"session_id": session_id, "document_type": self.document_type}
+        common = {"session_id": session_id, "document_type": self.options.document_type}
         v3.upload(
             media,
             tus_metadata(record.options, filename=name, filetype=kind, **common),

@@ -20,20 +20,23 @@ status, body bytes and seconds; never headers, never tokens.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
+from typing_extensions import Unpack
+
 from compat._version import __version__
-from compat.errors import APITimeoutError, ConfigurationError, ScriptixError, UploadCancelledError
+from compat.config import Settings
+from compat.errors import APITimeoutError, ScriptixError, UploadCancelledError
 from compat.gateway.http import LimitedInput, Reply, error_reply, json_reply, request_target, wsgi_headers
 from compat.gateway.proxy import Proxy
+from compat.media import AddressPolicy
+from compat.options import OptionOverrides, resolve_options
 from compat.redact import REDACTED, install_log_filter, redact
 from compat.staging import usage
-from compat.store import SQLiteStore
-from compat.translate import MediaSourceMode, Translator
+from compat.translate import Translator
 from compat.v1.routes import V1Request, dispatch, match, prepare, token_of
 from compat.v3.client import V3Client
 
@@ -43,14 +46,7 @@ ACCESS_LOGGER = "compat.gateway.access"
 HEALTH_PATH = "/_gateway/health"
 DEFAULT_WORKERS = 16
 _OWN_PREFIX = "/_gateway/"
-_TRANSLATOR_OPTIONS = (
-    "align_strategy",
-    "unknown_fields",
-    "document_type",
-    "max_media_bytes",
-    "media_policy",
-    "allow_insecure_webhooks",
-)
+_NO_TOKEN = "the gateway takes no api_key: each request carries its caller's own token"
 
 log = logging.getLogger("compat.gateway")
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -73,26 +69,16 @@ class GatewayApp:
         self,
         upstream: str,
         *,
-        store: str | os.PathLike[str] | SQLiteStore,
-        allow_private_media: bool = False,
-        media_source_mode: MediaSourceMode = "sync",
+        options: Settings | None = None,
         workers: int = DEFAULT_WORKERS,
-        **options: Any,
+        media_policy: AddressPolicy | None = None,
+        **overrides: Unpack[OptionOverrides],
     ) -> None:
-        if "api_key" in options:
-            raise ConfigurationError(
-                "the gateway takes no api_key: each request carries its caller's own token", option="api_key"
-            )
-        translator_options = {name: options.pop(name) for name in _TRANSLATOR_OPTIONS if name in options}
-        self._own_store = not isinstance(store, SQLiteStore)
-        self.v3 = V3Client(None, upstream, store=store, **options)
+        self.options, store = resolve_options(options, {**overrides, "base_url": upstream}, no_token=_NO_TOKEN)
+        self._own_store = store is None
+        self.v3 = V3Client(settings=self.options, store=store)
         self.upstream = self.v3.settings.base_url
-        self.translator = Translator(
-            self.v3,
-            allow_private_media=allow_private_media,
-            media_source_mode=media_source_mode,
-            **translator_options,
-        )
+        self.translator = Translator(self.v3, self.options, media_policy=media_policy)
         self.proxy = Proxy(self.upstream, timeout=self.v3.transport.timeout, pool_size=workers)
         self.draining = False
 
@@ -167,32 +153,22 @@ class GatewayApp:
 def make_app(
     upstream: str,
     *,
-    store: str | os.PathLike[str] | SQLiteStore,
-    allow_private_media: bool = False,
-    media_source_mode: MediaSourceMode = "sync",
+    options: Settings | None = None,
     workers: int = DEFAULT_WORKERS,
-    **options: Any,
+    media_policy: AddressPolicy | None = None,
+    **overrides: Unpack[OptionOverrides],
 ) -> GatewayApp:
-    """The gateway's WSGI application for ``upstream`` (a Scriptix base URL).
+    """The gateway's WSGI application for ``upstream`` (a Scriptix base URL: the ``base_url`` option).
 
-    ``store`` keeps the session book and the upload resume state (a path, ``":memory:"`` or a
-    :class:`~compat.SQLiteStore`); a gateway restarted on the same store picks up its
-    ``media_source`` jobs on each owner's next call. ``allow_private_media`` and
-    ``media_source_mode`` are the :class:`~compat.translate.Translator` options; ``workers`` sizes the
-    proxy's connection pool (one connection per server thread). Other ``options`` are those of
-    :class:`compat.LegacyClient` without ``api_key`` (``timeout``, ``max_retries``, ``chunk_size``,
-    ``align_strategy``, ``unknown_fields``, ``document_type``, ``max_media_bytes``,
-    ``allow_insecure_webhooks``, any
-    :class:`compat.Settings` field): the gateway holds no token, each request brings its own.
+    ``options`` (a :class:`compat.Options`) and keyword ``overrides`` on top are those of
+    :class:`compat.LegacyClient` without ``api_key``: the gateway holds no token, each request
+    brings its own. ``store`` keeps the session book and the upload resume state (a path,
+    ``":memory:"`` or an open :class:`~compat.SQLiteStore`); a gateway restarted on the same store
+    picks up its ``media_source`` jobs on each owner's next call. ``workers`` sizes the proxy's
+    connection pool (one connection per server thread); ``media_policy`` replaces the address rule
+    for ``media_source`` URLs (see :class:`~compat.translate.Translator`).
     """
-    return GatewayApp(
-        upstream,
-        store=store,
-        allow_private_media=allow_private_media,
-        media_source_mode=media_source_mode,
-        workers=workers,
-        **options,
-    )
+    return GatewayApp(upstream, options=options, workers=workers, media_policy=media_policy, **overrides)
 
 
 def v1_path(method: str, raw_path: str) -> str | None:

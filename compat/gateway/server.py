@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import threading
 import time
@@ -35,12 +34,13 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import waitress  # type: ignore[import-untyped]
+from typing_extensions import Unpack
 from waitress import wasyncore
 
+from compat.config import MEMORY_STORE, Settings
 from compat.gateway.app import DEFAULT_WORKERS, GatewayApp, make_app
+from compat.options import OptionOverrides
 from compat.redact import install_log_filter
-from compat.store import SQLiteStore
-from compat.translate import MediaSourceMode
 
 __all__ = [
     "DEFAULT_CHANNEL_TIMEOUT",
@@ -204,33 +204,25 @@ def _busy(channel: Any) -> bool:
 def serve(
     upstream: str,
     *,
-    store: str | os.PathLike[str] | SQLiteStore,
+    options: Settings | None = None,
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = DEFAULT_WORKERS,
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     max_request_body_size: int = DEFAULT_MAX_BODY,
     channel_timeout: float = DEFAULT_CHANNEL_TIMEOUT,
-    allow_private_media: bool = False,
-    media_source_mode: MediaSourceMode = "sync",
     on_ready: Callable[[str], None] | None = None,
-    **options: Any,
+    **overrides: Unpack[OptionOverrides],
 ) -> bool:
     """Serve the gateway on ``host:port`` until SIGTERM or SIGINT, then stop gracefully.
 
     ``workers`` is the number of waitress threads (requests served at once). ``on_ready(url)`` is
-    called once the socket listens (``port=0`` picks a free port). Other arguments are those of
-    :func:`compat.gateway.make_app`. Returns True when the shutdown cut nothing off. Signal
-    handlers are installed only when called from the main thread (and restored on return).
+    called once the socket listens (``port=0`` picks a free port). ``options`` and the keyword
+    ``overrides`` are those of :func:`compat.gateway.make_app`. Returns True when the shutdown cut
+    nothing off. Signal handlers are installed only when called from the main thread (and restored
+    on return).
     """
-    app = make_app(
-        upstream,
-        store=store,
-        allow_private_media=allow_private_media,
-        media_source_mode=media_source_mode,
-        workers=workers,
-        **options,
-    )
+    app = make_app(upstream, options=options, workers=workers, **overrides)
     try:
         runner = _Runner(
             app,
@@ -280,16 +272,18 @@ class GatewayServer:
         self,
         upstream: str,
         *,
-        store: str | os.PathLike[str] | SQLiteStore = ":memory:",
+        options: Settings | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         workers: int = DEFAULT_WORKERS,
         drain_timeout: float = 30.0,
         max_request_body_size: int = DEFAULT_MAX_BODY,
         channel_timeout: float = DEFAULT_CHANNEL_TIMEOUT,
-        **options: Any,
+        **overrides: Unpack[OptionOverrides],
     ) -> None:
-        self.app = make_app(upstream, store=store, workers=workers, **options)
+        if options is None:
+            overrides.setdefault("store", MEMORY_STORE)  # a test gateway keeps nothing unless told to
+        self.app = make_app(upstream, options=options, workers=workers, **overrides)
         try:
             self._runner = _Runner(
                 self.app,

@@ -28,25 +28,8 @@ class Installation:
         self.options = options
         self.via = via
         self.target = options.target
-        self.v3 = V3Client(
-            None,
-            options.base_url,
-            timeout=options.timeout,
-            max_retries=options.max_retries,
-            chunk_size=options.chunk_size,
-            store=options.store,
-            **dict(options.settings),
-        )
-        self.translator = Translator(
-            self.v3,
-            allow_private_media=options.allow_private_media,
-            media_source_mode=options.media_source_mode,
-            align_strategy=options.align_strategy,
-            unknown_fields=options.unknown_fields,
-            document_type=options.document_type,
-            max_media_bytes=options.max_media_bytes,
-            allow_insecure_webhooks=options.allow_insecure_webhooks,
-        )
+        self.v3 = V3Client(settings=options.options, store=options.store)
+        self.translator = Translator(self.v3, options.options)
         # Requests to the legacy URL that are not V1 calls go where the shim's own calls go.
         self.upstream = self.v3.settings.base_url
         self.rebases = self.target.relative_path(self.upstream) != "/"

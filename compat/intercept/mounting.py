@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import weakref
 from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
+from typing_extensions import Unpack
 
-from compat.config import DEFAULT_BASE_URL
+from compat.config import DEFAULT_BASE_URL, Settings
 from compat.intercept.handle import InstallHandle
 from compat.intercept.installation import Installation
 from compat.intercept.options import InterceptOptions
-from compat.store import SQLiteStore
-from compat.translate import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode
-from compat.v1.validation import UnknownFields
+from compat.options import InterceptOverrides
 
 __all__ = ["mount"]
 
@@ -49,19 +47,8 @@ def mount(
     session: requests.Session,
     *,
     legacy_base_url: str = DEFAULT_BASE_URL,
-    base_url: str | None = None,
-    timeout: float | None = None,
-    max_retries: int | None = None,
-    chunk_size: int | str | None = None,
-    store: str | os.PathLike[str] | SQLiteStore | None = None,
-    allow_private_media: bool = False,
-    media_source_mode: MediaSourceMode = "sync",
-    align_strategy: AlignStrategy = "tus",
-    unknown_fields: UnknownFields = "forward",
-    document_type: str = "caption",
-    max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
-    allow_insecure_webhooks: bool = False,
-    **settings: Any,
+    options: Settings | None = None,
+    **overrides: Unpack[InterceptOverrides],
 ) -> InstallHandle:
     """Serve V1 calls made through ``session`` only; other sessions and ``requests.post`` are untouched.
 
@@ -71,8 +58,7 @@ def mount(
     """
     if not isinstance(session, requests.Session):
         raise TypeError(f"mount() takes a requests.Session, not {type(session).__name__}")
-    options = InterceptOptions.from_arguments(locals())  # before any local: locals() are exactly the arguments
-    installation = Installation(options, via="compat.mount()")
+    installation = Installation(InterceptOptions.build(legacy_base_url, options, overrides), via="compat.mount()")
     prefix = installation.target.mount_prefix
     adapter = _MountedAdapter(installation, session)
     previous = session.adapters.get(prefix)

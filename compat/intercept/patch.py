@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,15 +11,14 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from typing_extensions import Unpack
 
-from compat.config import DEFAULT_BASE_URL
+from compat.config import DEFAULT_BASE_URL, Settings
 from compat.errors import ConfigurationError
 from compat.intercept.handle import InstallHandle
 from compat.intercept.installation import Installation
 from compat.intercept.options import InterceptOptions
-from compat.store import SQLiteStore
-from compat.translate import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode
-from compat.v1.validation import UnknownFields
+from compat.options import InterceptOverrides
 from compat.v3.transport import is_internal_adapter
 
 __all__ = ["Installed", "current", "install", "release_install"]
@@ -74,19 +72,8 @@ def current() -> Installed | None:
 def install(
     *,
     legacy_base_url: str = DEFAULT_BASE_URL,
-    base_url: str | None = None,
-    timeout: float | None = None,
-    max_retries: int | None = None,
-    chunk_size: int | str | None = None,
-    store: str | os.PathLike[str] | SQLiteStore | None = None,
-    allow_private_media: bool = False,
-    media_source_mode: MediaSourceMode = "sync",
-    align_strategy: AlignStrategy = "tus",
-    unknown_fields: UnknownFields = "forward",
-    document_type: str = "caption",
-    max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
-    allow_insecure_webhooks: bool = False,
-    **settings: Any,
+    options: Settings | None = None,
+    **overrides: Unpack[InterceptOverrides],
 ) -> InstallHandle:
     """Serve V1 calls made with ``requests`` (any session, and ``requests.post(...)`` & co.) on V3.
 
@@ -95,8 +82,8 @@ def install(
     when it differs from ``legacy_base_url``, requests to the legacy URL that are not V1 calls are sent
     to ``base_url`` too (same method, headers, body, path below the prefix and query), never to the
     legacy host.
-    The other options are :class:`compat.LegacyClient`'s, plus any :class:`compat.Settings` field
-    (``connect_timeout``, ``backoff_base``, ...); there is no ``api_key``: each request brings its token.
+    The other options are :class:`compat.Options` (``options=``, and keyword overrides on top), as
+    for :class:`compat.LegacyClient`; there is no ``api_key``: each request brings its token.
 
     Calling it again while installed with the same options returns another handle to the same
     installation (requests are restored once every handle is uninstalled); with other options it
@@ -104,17 +91,17 @@ def install(
     ``handle.uninstall()``.
     """
     global _installed
-    options = InterceptOptions.from_arguments(locals())  # first: locals() are exactly the arguments
+    wanted = InterceptOptions.build(legacy_base_url, options, overrides)
     with _lock:
         if _installed is not None:
-            if _installed.installation.options != options:
+            if _installed.installation.options != wanted:
                 raise ConfigurationError(
                     "compat.install() is already active with other options; uninstall it first",
                     option="install",
                 )
             _installed.handles += 1
             return InstallHandle(_installed.installation, release_install)
-        installation = Installation(options, via="compat.install()")
+        installation = Installation(wanted, via="compat.install()")
         original = vars(HTTPAdapter)[_PATCHED]
         slot = _Slot(installation)
         wrapper = _intercepting(original, slot)

@@ -76,14 +76,14 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    import os
-
+    from compat.config import Settings
     from compat.staging.verify import verify
 
     if not args.media.is_file():
         raise ValueError(f"not a file: {args.media}")
     content_type = args.content_type or mimetypes.guess_type(args.media.name)[0] or "application/octet-stream"
-    token = args.api_key or os.environ.get("SCRIPTIX_API_KEY") or ("verify-token" if args.emulator else None)
+    settings = Settings.resolve(api_key=args.api_key, base_url=args.base_url)
+    token = settings.token() or ("verify-token" if args.emulator else None)
     if not token:
         raise ValueError("no token: pass --api-key or set SCRIPTIX_API_KEY")
     common = {"language": args.language, "token": token, "content_type": content_type, "tolerance": args.tolerance}
@@ -105,7 +105,7 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         report = verify(
             args.media,
-            shim_base_url=args.base_url or os.environ.get("SCRIPTIX_BASE_URL") or "https://api.scriptix.io",
+            shim_base_url=settings.base_url,
             v1_base_url=args.v1_url,
             recorded=args.recorded,
             **common,

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from compat.config import MEMORY_STORE, OptionCheck, Settings, check_options
+from compat.config import MEMORY_STORE, OptionCheck, Settings, StagingSettings, check_options
 from compat.errors import ScriptixError
 
 __all__ = ["diagnose", "render_text"]
@@ -81,7 +81,7 @@ def _store_section(path: str) -> dict[str, Any]:
 
 
 def _recent_calls(limit: int) -> dict[str, Any]:
-    path = os.environ.get("SCRIPTIX_COMPAT_REPORT", "").strip()
+    path = StagingSettings.resolve().report
     if not path:
         return {"report": None, "note": "set SCRIPTIX_COMPAT_REPORT=path.json to record legacy calls"}
     try:

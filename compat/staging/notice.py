@@ -20,7 +20,8 @@ import warnings
 from dataclasses import dataclass
 from types import FrameType
 
-from compat.errors import ScriptixError
+from compat.config import StagingSettings
+from compat.errors import LegacyCallError
 from compat.staging.operations import replacement_for
 
 __all__ = ["CallSite", "LegacyCallError", "LegacyV1Warning", "caller_site", "notice"]
@@ -31,19 +32,6 @@ _INTERNAL_MODULES = frozenset({"compat", "requests", "urllib3", "threading", "co
 
 class LegacyV1Warning(DeprecationWarning):
     """A Batch API V1 call was served by the shim; the message names its V3 replacement."""
-
-
-class LegacyCallError(ScriptixError):
-    """Strict mode: a legacy call from a site that is not in the baseline."""
-
-    def __init__(self, operation: str, site: CallSite, baseline: str) -> None:
-        message = (
-            f"new legacy call {operation} at {site.file}:{site.line} (in {site.function}) is not in the "
-            f"baseline {baseline}; move it to V3 ({replacement_for(operation)}) or add it to the baseline"
-        )
-        super().__init__(message)
-        self.operation = operation
-        self.site = site
 
 
 @dataclass(frozen=True)
@@ -87,8 +75,7 @@ def _display_path(filename: str) -> str:
 
 
 def warn_mode() -> str:
-    mode = os.environ.get("SCRIPTIX_COMPAT_WARN", "once").strip().lower() or "once"
-    return mode if mode in ("once", "always", "off") else "once"
+    return StagingSettings.resolve().warn
 
 
 def notice(operation: str, *, via: str) -> CallSite:
@@ -98,7 +85,7 @@ def notice(operation: str, *, via: str) -> CallSite:
     site, frame = caller_site(sys._getframe(1))
     baseline = strict.active_baseline()
     if baseline is not None and not baseline.allows(operation, site):
-        raise LegacyCallError(operation, site, baseline.path)
+        raise LegacyCallError(operation, site, baseline.path, replacement=replacement_for(operation))
     usage.record(operation, site)
     mode = warn_mode()
     if mode != "off" and frame is not None:

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from compat.config import StagingSettings
 from compat.errors import ConfigurationError
 from compat.staging.notice import CallSite
 
@@ -58,7 +59,7 @@ _cache_lock = threading.Lock()
 
 def active_baseline() -> Baseline | None:
     """The baseline named by ``SCRIPTIX_COMPAT_STRICT``, or ``None`` when strict mode is off."""
-    path = os.environ.get("SCRIPTIX_COMPAT_STRICT", "").strip()
+    path = StagingSettings.resolve().strict
     if not path:
         return None
     try:

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from compat.config import StagingSettings
 from compat.staging.notice import CallSite
 from compat.staging.operations import replacement_for
 
@@ -62,7 +63,7 @@ def _add(key: Key) -> None:
             _pending[key] = entry
         entry["count"] += 1
         entry["last_seen"] = now
-    path = os.environ.get("SCRIPTIX_COMPAT_REPORT", "").strip()
+    path = StagingSettings.resolve().report
     if path and path not in _atexit_paths:
         _atexit_paths.add(path)
         atexit.register(_write_at_exit, path)
@@ -70,13 +71,13 @@ def _add(key: Key) -> None:
 
 def record(operation: str, site: CallSite) -> None:
     """Count one legacy call from ``site`` (only when a report is asked for)."""
-    if os.environ.get("SCRIPTIX_COMPAT_REPORT", "").strip() or _explicit.is_set():
+    if StagingSettings.resolve().report or _explicit.is_set():
         _add((operation, site.file, site.line, site.function, ""))
 
 
 def record_client(operation: str, client: str) -> None:
     """Count one legacy call that came through the gateway from ``client``."""
-    if os.environ.get("SCRIPTIX_COMPAT_REPORT", "").strip() or _explicit.is_set():
+    if StagingSettings.resolve().report or _explicit.is_set():
         _add((operation, f"gateway:{client}", 0, "", client))
 
 
@@ -99,7 +100,7 @@ def report(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 
     ``path`` defaults to ``SCRIPTIX_COMPAT_REPORT``. Calls written are not written again.
     """
-    target = path or os.environ.get("SCRIPTIX_COMPAT_REPORT", "").strip()
+    target = path or StagingSettings.resolve().report
     if not target:
         raise ValueError("no report path: pass one or set SCRIPTIX_COMPAT_REPORT")
     with _lock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
 import threading
 import time
@@ -13,8 +12,9 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from typing_extensions import Unpack
 
-from compat.config import Settings
+from compat.config import Settings, TransportOverrides, take_store_object
 from compat.errors import InvalidRequestError, ScriptixError
 from compat.store import SQLiteStore, open_store
 from compat.v3.models import (
@@ -43,6 +43,9 @@ class V3Client:
     Options resolve as keyword, then environment (``SCRIPTIX_API_KEY``, ``SCRIPTIX_BASE_URL``,
     ``SCRIPTIX_COMPAT_TIMEOUT``, ``SCRIPTIX_COMPAT_MAX_RETRIES``, ``SCRIPTIX_COMPAT_CHUNK_SIZE``,
     ``SCRIPTIX_COMPAT_STORE``), then defaults; see :class:`compat.config.Settings` for all of them.
+    ``settings=`` passes them resolved already (a :class:`compat.Settings`, or the
+    :class:`compat.Options` of a surface); keywords then override it. ``store`` may also be an open
+    store, used as it is.
 
     >>> with V3Client(api_key="...") as client:                      # doctest: +SKIP
     ...     result = client.upload("talk.wav", {"language": "en", "document_type": "caption"})
@@ -57,24 +60,14 @@ class V3Client:
         api_key: str | None = None,
         base_url: str | None = None,
         *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        chunk_size: int | str | None = None,
-        store: str | os.PathLike[str] | SQLiteStore | None = None,
-        **options: Any,
+        settings: Settings | None = None,
+        **overrides: Unpack[TransportOverrides],
     ) -> None:
-        store_option = None if isinstance(store, SQLiteStore) else store
-        self.settings = Settings.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            chunk_size=chunk_size,
-            store=store_option,
-            **options,
-        )
+        values: dict[str, Any] = {"api_key": api_key, "base_url": base_url, **overrides}
+        store = take_store_object(values)
+        self.settings = Settings.resolve(**values) if settings is None else settings.updated(**values)
         self.transport = Transport(self.settings)
-        self.store = store if isinstance(store, SQLiteStore) else open_store(self.settings.store)
+        self.store: SQLiteStore = store if store is not None else open_store(self.settings.store)
         self._token: str | None = self.settings.token()
         self._tus = TusEndpoint(self.settings.tus_endpoint, self.transport, token=self._token)
         self._active: dict[str, threading.Event] = {}
