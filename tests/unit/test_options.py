@@ -32,11 +32,12 @@ COMPAT = Path(compat.__file__).resolve().parent
 README = COMPAT.parent / "README.md"
 FIELDS = set(Options.model_fields)
 UPSTREAM = "http://127.0.0.1:9"
+TOKEN = "options-test-token"  # a word of its own: every token used is registered for redaction
 ORIGINAL_SEND = vars(HTTPAdapter)["send"]
 
 # A value other than the default for every option (a new option must be added here: see below).
 SAMPLE: dict[str, Any] = {
-    "api_key": "options-test-token",
+    "api_key": TOKEN,
     "base_url": UPSTREAM,
     "timeout": 7,
     "connect_timeout": 3,
@@ -220,7 +221,7 @@ def test_a_bad_generated_flag_is_refused_by_the_parser_naming_the_option(capsys:
 
 def test_the_gateway_refuses_a_token_as_install_does() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        make_app(UPSTREAM, store=":memory:", api_key="x")  # type: ignore[call-arg]
+        make_app(UPSTREAM, store=":memory:", api_key=TOKEN)  # type: ignore[call-arg]
     assert caught.value.option == "api_key"
 
 
@@ -230,20 +231,20 @@ def test_the_gateway_refuses_a_token_as_install_does() -> None:
 def test_options_object_plus_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     options = Options.resolve(environ={}, store=":memory:", timeout=5, media_source_mode="background")
     monkeypatch.setenv("SCRIPTIX_COMPAT_TIMEOUT", "99")  # resolved once: the object is not read again
-    with LegacyClient("token", options=options, max_retries=1) as client:
+    with LegacyClient(TOKEN, options=options, max_retries=1) as client:
         assert client.options.timeout == 5.0
         assert client.options.max_retries == 1
         assert client.options.media_source_mode == "background"
-        assert client.options.token() == "token"
+        assert client.options.token() == TOKEN
         assert client.options.sources()["max_retries"] == "keyword max_retries="
         assert client.options.sources()["timeout"] == "keyword timeout="
-    with LegacyClient("token", options=options, timeout=None) as client:  # None changes nothing
+    with LegacyClient(TOKEN, options=options, timeout=None) as client:  # None changes nothing
         assert client.options.timeout == 5.0
 
 
 def test_settings_are_accepted_as_options() -> None:
     settings = Settings.resolve(environ={}, store=":memory:", timeout=4)
-    with LegacyClient("token", options=settings, allow_private_media=True) as client:
+    with LegacyClient(TOKEN, options=settings, allow_private_media=True) as client:
         assert isinstance(client.options, Options)
         assert client.options.timeout == 4.0
         assert client.options.allow_private_media is True
@@ -252,11 +253,11 @@ def test_settings_are_accepted_as_options() -> None:
 def test_a_bad_override_on_an_options_object_is_named() -> None:
     options = Options.resolve(environ={}, store=":memory:")
     with pytest.raises(ConfigurationError) as caught:
-        LegacyClient("token", options=options, chunk_size="lots")
+        LegacyClient(TOKEN, options=options, chunk_size="lots")
     assert caught.value.option == "chunk_size"
     assert "keyword chunk_size=" in str(caught.value)
     with pytest.raises(ConfigurationError) as caught:
-        LegacyClient("token", options=options, media_source_mode="later")  # type: ignore[arg-type]
+        LegacyClient(TOKEN, options=options, media_source_mode="later")  # type: ignore[arg-type]
     assert caught.value.option == "media_source_mode"
 
 
