@@ -33,7 +33,7 @@ from typing_extensions import TypedDict
 from compat.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from compat.store import SQLiteStore
+    from compat.store import Store
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -383,7 +383,7 @@ class TransportOverrides(TypedDict, total=False):
     connect_timeout: float | None
     max_retries: int | None
     chunk_size: int | str | None
-    store: str | os.PathLike[str] | SQLiteStore | None
+    store: str | os.PathLike[str] | Store | None
     auth_scheme: AuthScheme | None
     backoff_base: float | None
     backoff_max: float | None

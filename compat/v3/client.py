@@ -16,7 +16,7 @@ from typing_extensions import Unpack
 
 from compat.config import Settings, TransportOverrides, take_store_object
 from compat.errors import InvalidRequestError, ScriptixError
-from compat.store import SQLiteStore, open_store
+from compat.store import Store, open_store
 from compat.v3.models import (
     FileInfo,
     Session,
@@ -67,7 +67,7 @@ class V3Client:
         store = take_store_object(values)
         self.settings = Settings.resolve(**values) if settings is None else settings.updated(**values)
         self.transport = Transport(self.settings)
-        self.store: SQLiteStore = store if store is not None else open_store(self.settings.store)
+        self.store: Store = store if store is not None else open_store(self.settings.store)
         self._token: str | None = self.settings.token()
         self._tus = TusEndpoint(self.settings.tus_endpoint, self.transport, token=self._token)
         self._active: dict[str, threading.Event] = {}

@@ -14,10 +14,6 @@ import compat
 import compat.errors
 from compat import ScriptixError
 
-# compat.store.StoreError is being moved into compat.errors (and exported) on branch i11-h-store,
-# the store package; until that branch is merged it is the one error allowed to live elsewhere.
-ELSEWHERE_UNTIL_MERGED = {"compat.store.StoreError"}
-
 
 def _import_every_module() -> None:
     for module in pkgutil.walk_packages(compat.__path__, "compat."):
@@ -43,11 +39,8 @@ def _errors_of_compat() -> set[type[BaseException]]:
 def test_every_error_lives_in_compat_errors_and_is_public() -> None:
     misplaced, unexported = [], []
     for cls in _errors_of_compat():
-        where = f"{cls.__module__}.{cls.__qualname__}"
-        if where in ELSEWHERE_UNTIL_MERGED:
-            continue
         if cls.__module__ != "compat.errors":
-            misplaced.append(where)
+            misplaced.append(f"{cls.__module__}.{cls.__qualname__}")
         if cls.__module__ == "compat.errors" and getattr(compat, cls.__name__, None) is not cls:
             unexported.append(cls.__name__)
         if cls.__name__ not in compat.__all__:
