@@ -7,6 +7,10 @@ Faults are queued per route and consumed in order, e.g.::
 
 A fault is an HTTP status (int), ``(status, {headers})``, ``"drop"`` (store part of the body,
 then cut the TCP connection), ``("stall", seconds)``, or ``"pass"`` (answer normally).
+
+``FakeV3(..., defer_length=True)`` advertises ``creation-defer-length`` and takes
+``Upload-Defer-Length: 1`` (the length then comes with a PATCH, once, as ``@tus/server`` wants);
+by default it advertises only ``creation,termination`` and refuses a deferred length with 400.
 """
 
 from __future__ import annotations
@@ -34,15 +38,16 @@ Fault = Any
 @dataclass
 class FakeUpload:
     id: str
-    length: int
+    length: int | None  # None: deferred, not declared yet
     metadata: dict[str, str]
     token: str
     data: bytearray = field(default_factory=bytearray)
     session_id: str | None = None
+    deferred: bool = False  # created with Upload-Defer-Length: 1
 
     @property
     def complete(self) -> bool:
-        return len(self.data) == self.length
+        return self.length is not None and len(self.data) == self.length
 
 
 @dataclass
@@ -57,10 +62,18 @@ class FakeSession:
 class FakeV3:
     """Registers handlers on ``server`` that behave like Scriptix V3 (as documented)."""
 
-    def __init__(self, server: HTTPServer, *, token: str = "test-token", absolute_location: bool = False) -> None:
+    def __init__(
+        self,
+        server: HTTPServer,
+        *,
+        token: str = "test-token",
+        absolute_location: bool = False,
+        defer_length: bool = False,
+    ) -> None:
         self.server = server
         self.token = token
         self.absolute_location = absolute_location
+        self.defer_length = defer_length
         self.sessions: dict[str, FakeSession] = {}
         self.uploads: dict[str, FakeUpload] = {}
         self.faults: dict[tuple[str, str], deque[Fault]] = defaultdict(deque)
@@ -144,6 +157,9 @@ class FakeV3:
                 body = request.get_data()
                 offset = int(request.headers.get("Upload-Offset", "-1"))
                 if offset == len(upload.data):
+                    declared = request.headers.get("Upload-Length")
+                    if declared is not None and upload.length is None:
+                        upload.length = int(declared)  # @tus/server declares the length before it writes
                     upload.data.extend(body[: len(body) // 2])
             sock = request.environ.get("werkzeug.socket")
             if sock is not None:
@@ -231,12 +247,19 @@ class FakeV3:
         metadata_header = request.headers.get("Upload-Metadata")
         if metadata_header is not None and not metadata_header.strip():
             return _json({"error": "Invalid upload-metadata"}, 400)
-        length = int(request.headers["Upload-Length"])
+        deferred = request.headers.get("Upload-Defer-Length")
+        if deferred is not None:
+            if not self.defer_length or deferred != "1" or "Upload-Length" in request.headers:
+                return _json({"error": "Upload-Defer-Length is not supported here"}, 400)
+            length = None
+        else:
+            length = int(request.headers["Upload-Length"])
         upload = FakeUpload(
             id=f"f{next(self._ids):08d}",
             length=length,
             metadata=_decode_metadata(metadata_header or ""),
             token=self._caller(request),
+            deferred=length is None,
         )
         upload.session_id = upload.metadata.get("session_id")
         self.uploads[upload.id] = upload
@@ -250,15 +273,12 @@ class FakeV3:
         upload = self.uploads.get(ident or "")
         if upload is None or upload.token != self._caller(request):
             return Response(status=404)
-        return Response(
-            status=200,
-            headers={
-                "Upload-Offset": str(len(upload.data)),
-                "Upload-Length": str(upload.length),
-                "Cache-Control": "no-store",
-                "Tus-Resumable": "1.0.0",
-            },
-        )
+        headers = {"Upload-Offset": str(len(upload.data)), "Cache-Control": "no-store", "Tus-Resumable": "1.0.0"}
+        if upload.length is None:
+            headers["Upload-Defer-Length"] = "1"
+        else:
+            headers["Upload-Length"] = str(upload.length)
+        return Response(status=200, headers=headers)
 
     def _tus_upload(self, request: Request, ident: str | None) -> Response:
         body = request.get_data()
@@ -270,7 +290,13 @@ class FakeV3:
             return Response(status=415)
         if int(request.headers.get("Upload-Offset", "-1")) != len(upload.data):
             return Response(status=409)
-        if len(upload.data) + len(body) > upload.length:
+        declared = request.headers.get("Upload-Length")
+        if declared is not None:
+            # Like @tus/server: only an upload whose length is still deferred, and only once.
+            if upload.length is not None or int(declared) < len(upload.data):
+                return _json({"error": "Upload-Length cannot be set now"}, 400)
+            upload.length = int(declared)
+        if upload.length is not None and len(upload.data) + len(body) > upload.length:
             return Response(status=413)
         upload.data.extend(body)
         if upload.complete and upload.session_id is None:
@@ -300,9 +326,14 @@ class FakeV3:
 
     def _tus_options(self, request: Request, _: str | None) -> Response:
         self.requests.append((request.method, "tus-options", 0))
+        extensions = "creation,creation-defer-length,termination" if self.defer_length else "creation,termination"
         return Response(
             status=204,
-            headers={"Tus-Version": "1.0.0", "Tus-Extension": "creation,termination", "Tus-Max-Size": "1073741824"},
+            headers={
+                "Tus-Version": "1.0.0",
+                "Tus-Extension": extensions,
+                "Tus-Max-Size": "1073741824",
+            },
         )
 
     @staticmethod

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import io
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any, cast
 from urllib.parse import quote
 
 import requests
@@ -17,6 +18,7 @@ from typing_extensions import Unpack
 from compat.config import Settings, TransportOverrides, take_store_object
 from compat.errors import InvalidRequestError, ScriptixError
 from compat.store import Store, open_store
+from compat.v3.forward import ForwardSource
 from compat.v3.models import (
     FileInfo,
     Session,
@@ -26,9 +28,12 @@ from compat.v3.models import (
     UploadResult,
     unwrap,
 )
-from compat.v3.source import FileInput, open_source
+from compat.v3.receipts import ChunkCallback, ChunkReceipt, as_receipt
+from compat.v3.source import ChunkSource, FileInput, is_seekable, open_source
+from compat.v3.spool import MEMORY_BOUND
 from compat.v3.transport import AFTER_LOST_ANSWER, Transport, error_from_response, parse_retry_after
 from compat.v3.tus import ProgressCallback, ResumableUploader, TusEndpoint
+from compat.v3.tus.protocol import DEFER_LENGTH_EXTENSION
 
 __all__ = ["REQUIRED_METADATA", "V3Client"]
 
@@ -72,6 +77,8 @@ class V3Client:
         self._tus = TusEndpoint(self.settings.tus_endpoint, self.transport, token=self._token)
         self._active: dict[str, threading.Event] = {}
         self._active_lock = threading.Lock()
+        # What each TUS endpoint advertises, asked once (shared with the with_token views).
+        self._capability_cache: dict[str, TusCapabilities] = {}
 
     def __repr__(self) -> str:
         return f"V3Client(base_url={self.settings.base_url!r}, api_key=<redacted>)"
@@ -135,22 +142,73 @@ class V3Client:
         *,
         cancel: threading.Event | None = None,
         resolve_session: bool = True,
+        length: int | None = None,
+        resume_key: str | None = None,
+        on_chunk: ChunkCallback | None = None,
+        receipts: Iterable[ChunkReceipt | tuple[int, int, str]] | None = None,
+        trust_unrecorded: bool = False,
+        max_spool: int | None = None,
     ) -> UploadResult:
         """Upload ``file`` (a path or a binary stream) to ``/api/v3/files/`` over TUS.
 
         ``metadata`` becomes ``Upload-Metadata`` (booleans as ``"true"``/``"false"``);
         ``language`` and ``document_type`` are required by Scriptix. ``on_progress(done, total)``
-        is called as bytes go out and never goes back. Set ``cancel`` (or call
-        :meth:`cancel_upload`) to stop and terminate the upload on the server.
+        is called as bytes go out and never goes back (``total`` is 0 while the length is not
+        known). Set ``cancel`` (or call :meth:`cancel_upload`) to stop and terminate the upload
+        on the server.
+
+        How the bytes are read:
+
+        * a path or a seekable stream is read in place (from the stream's position); ``length``,
+          when given, must be its size;
+        * a stream that cannot seek (a request body, a pipe) with ``length`` (its
+          ``Content-Length``) is sent as it is read: the first PATCH leaves with the first bytes
+          and only the chunk in flight is kept (memory up to 8 MiB, one temporary file above), to
+          send again after a failed PATCH. If it ends before ``length`` bytes, an
+          :class:`~compat.errors.UploadError` is raised and the upload stays resumable;
+        * one without ``length`` is sent the same way with a deferred length when the server
+          advertises ``creation-defer-length`` (``OPTIONS``, asked once per endpoint): each chunk
+          is read whole before it is sent; otherwise it is spooled to a temporary file first, at
+          most ``max_spool`` bytes (and the server's ``Tus-Max-Size``), else a 413
+          :class:`~compat.errors.InvalidRequestError` before anything goes upstream.
+
+        Resuming: by default a later call resumes an unfinished upload of the same bytes with
+        the same metadata (a path or a spooled stream; a forward-only stream is never hashed
+        before it is sent, so it is not). ``resume_key`` names the upload instead (the endpoint
+        and the token stay part of it). ``on_chunk(receipt)`` is called with a
+        :class:`~compat.v3.receipts.ChunkReceipt` ``(offset, length, digest)`` for each run of
+        bytes the server confirmed, hashed as it went out; keep them, and hand them back as
+        ``receipts`` on a retry with the same ``resume_key``: the body's bytes up to the
+        server's offset are then read and checked against them rather than sent again, and on
+        a mismatch the stored upload is terminated and a new one started from 0 with the bytes
+        already read (see :func:`~compat.v3.receipts.verify_prefix`). Bytes the server holds
+        that no receipt covers (the PATCH in flight when an earlier attempt died) count as
+        matching only with ``trust_unrecorded=True``. A forward-only body with no receipts is
+        resumed only with ``trust_unrecorded=True``.
 
         The session id is ``metadata["session_id"]`` when given; otherwise it is read from
         ``GET /api/v3/files/{id}``, polling up to ``session_poll_timeout`` seconds (``None`` if the
         server has not named it by then, or with ``resolve_session=False``).
         """
         encoded = _encode_metadata(metadata)
+        if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 0):
+            raise InvalidRequestError("length must be a non-negative integer (the number of bytes of the body)")
+        if resume_key is not None and (not isinstance(resume_key, str) or not resume_key):
+            raise InvalidRequestError("resume_key must be a non-empty string")
+        checked = None if receipts is None else [as_receipt(receipt) for receipt in receipts]
         event = cancel or threading.Event()
         keys = [k for k in (encoded.get("session_id"),) if k]
-        with self._registered(keys, event), open_source(file) as source:
+        with (
+            self._registered(keys, event),
+            self._open_upload_source(
+                file,
+                length=length,
+                keyed=resume_key is not None,
+                receipts=checked,
+                trust_unrecorded=trust_unrecorded,
+                max_spool=max_spool,
+            ) as source,
+        ):
             uploader = ResumableUploader(
                 self._tus,
                 source,
@@ -160,19 +218,74 @@ class V3Client:
                 token_digest=self.store.token_digest(self._token),
                 on_progress=on_progress,
                 cancelled=event,
+                key=resume_key,
+                on_chunk=on_chunk,
             )
             uploader.upload()
             upload_url = str(uploader.url)
+            size = source.size if source.size is not None else uploader.offset
         session_id = encoded.get("session_id")
         if session_id is None and resolve_session:
             session_id = self._poll_session_id(upload_url)
         return UploadResult(
             upload_url=upload_url,
             session_id=session_id,
-            size=source.size,
+            size=size,
             resumed_from=uploader.resumed_from,
             metadata=encoded,
         )
+
+    @contextmanager
+    def _open_upload_source(
+        self,
+        file: FileInput,
+        *,
+        length: int | None,
+        keyed: bool,
+        receipts: list[ChunkReceipt] | None,
+        trust_unrecorded: bool,
+        max_spool: int | None,
+    ) -> Iterator[ChunkSource]:
+        """The source :meth:`upload` reads from (see its docstring for the choice)."""
+        if not is_seekable(file) and hasattr(file, "read") and not isinstance(file, io.TextIOBase):
+            stream = cast(IO[bytes], file)
+            if length is None:
+                deferred, server_max = self._deferred_length()
+                if not deferred:
+                    bounds = [bound for bound in (max_spool, server_max) if bound is not None]
+                    with open_source(file, max_size=min(bounds, default=None), hash_content=not keyed) as spooled:
+                        spooled.receipts, spooled.trust_unrecorded = receipts, trust_unrecorded
+                        yield spooled
+                    return
+            with ForwardSource(
+                stream,
+                length,
+                memory_bound=MEMORY_BOUND,
+                receipts=receipts or (),
+                trust_unrecorded=trust_unrecorded,
+                prefix_keep=self.settings.chunk_size,
+            ) as forward:
+                yield forward
+            return
+        with open_source(file) as source:
+            if length is not None and source.size != length:
+                raise InvalidRequestError(f"length is {length}, but the file has {source.size} bytes")
+            source.receipts, source.trust_unrecorded = receipts, trust_unrecorded
+            yield source
+
+    def _deferred_length(self) -> tuple[bool, int | None]:
+        """Whether the TUS server takes ``Upload-Defer-Length``, and its ``Tus-Max-Size``.
+
+        Asked once per endpoint (``OPTIONS``); when it cannot be asked, the answer is no, for now.
+        """
+        capabilities = self._capability_cache.get(self._tus.url)
+        if capabilities is None:
+            try:
+                capabilities = self.capabilities()
+            except ScriptixError:
+                return False, None
+            self._capability_cache[self._tus.url] = capabilities
+        return DEFER_LENGTH_EXTENSION in capabilities.extensions, capabilities.max_size
 
     def cancel_upload(self, key: str) -> bool:
         """Cancel this client's upload in flight for a session id; True if there was one."""

@@ -1,18 +1,23 @@
 """What an upload reads from: a path or a binary stream, made seekable and identified.
 
 Paths and seekable streams are read in place (from the stream's current position). A stream that
-cannot seek (a pipe, a socket, a request body) is first spooled to a temporary file in fixed-size
-blocks, so memory stays bounded and a failed chunk can be sent again.
+cannot seek (a pipe, a socket, a request body) is either sent as it is read, one chunk kept at a
+time (:class:`~compat.v3.forward.ForwardSource`, when its length is known or the server takes a
+deferred length), or, as here, first spooled to a temporary file in fixed-size blocks (at most
+``max_size`` bytes), so memory stays bounded and a failed chunk can be sent again.
 
 The uploader never seeks a stream itself: it asks its :class:`ChunkSource` for "at most ``limit``
 bytes starting at ``offset``" and gets a :class:`Chunk`, a body read block by block as the socket
-asks. :class:`UploadSource` (seekable or spooled) is the one implementation today.
+asks. :class:`UploadSource` (seekable or spooled) and :class:`~compat.v3.forward.ForwardSource`
+implement it.
 
 Each source has a fingerprint for resume across processes (:class:`SourceFingerprint`). Unlike
 tuspy's default (size and the md5 of the first 64 KiB, which two different recordings can share),
 it cannot confuse two different files: for a file on disk it is the device, inode, size and
-modification time in nanoseconds plus hashes of the head and the tail; for anything else it is a
-BLAKE2b hash of every byte.
+modification time in nanoseconds plus hashes of the head and the tail; for a spooled stream it is
+a BLAKE2b hash of every byte (unless the caller keys the upload itself). A caller that keys the
+upload itself can also hand in the :class:`~compat.v3.receipts.ChunkReceipt` list of an earlier
+attempt: a stored upload is then continued only if the bytes up to the server's offset match it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import io
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +35,19 @@ from typing import IO, BinaryIO, Protocol, Union, cast
 
 from tusclient.fingerprint.interface import Fingerprint
 
-from compat.errors import UploadError
+from compat.errors import InvalidRequestError, UploadError
+from compat.v3.receipts import ChunkReceipt, verify_prefix
 
-__all__ = ["Chunk", "ChunkSource", "FileInput", "SourceFingerprint", "UploadSource", "open_source", "probe_empty"]
+__all__ = [
+    "Chunk",
+    "ChunkSource",
+    "FileInput",
+    "SourceFingerprint",
+    "UploadSource",
+    "is_seekable",
+    "open_source",
+    "probe_empty",
+]
 
 FileInput = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes]]
 
@@ -95,22 +110,33 @@ class ChunkSource(Protocol):
     """What a TUS upload reads from: its size, its resume fingerprint and its chunks by offset.
 
     ``chunk(offset, limit)`` is asked for the ``offset`` the server has confirmed and answers at
-    most ``limit`` bytes from there, fewer only at the source's end; the uploader sends
-    ``len(chunk)`` bytes and judges the server's new offset against that. After a failed PATCH the
-    next ask is for the server's new offset, which lies between the failed chunk's start and its
-    end; an offset before the last chunk asked for comes only when the server lost the upload and
-    it starts again from 0. So a source that cannot go back (a forward-only stream) only needs to
-    keep the chunk in flight, and may refuse the restart from 0 with an
-    :class:`~compat.errors.UploadError`.
+    most ``limit`` bytes from there, fewer only at the source's end or, when it resends a chunk
+    from inside it, at the end of the chunk first handed out; the uploader sends ``len(chunk)``
+    bytes and judges the server's new offset against that. After a failed PATCH the next ask is
+    for the server's new offset, which lies between the failed chunk's start and its end; an
+    offset before the last chunk asked for comes only when the server lost the upload and it
+    starts again from 0 (and the uploader asks for 0 before creating the new upload). So a source
+    that cannot go back (a forward-only stream) only needs to keep the chunk in flight, and may
+    refuse the restart from 0 with an :class:`~compat.errors.UploadError`.
+
+    ``size`` is None while the length is not known (a stream with a deferred length): it must be
+    known once a chunk reaching the end has been handed out.
+
+    ``resume_at(offset)`` comes before any chunk when a stored upload holds ``offset`` bytes:
+    the source gets ready to go on from there and answers the receipts to record for bytes it
+    checked that no receipt covered (usually none), or None when its bytes do not match the
+    stored upload's, which is then replaced by a new one from 0.
     """
 
     @property
-    def size(self) -> int: ...
+    def size(self) -> int | None: ...
 
     @property
     def fingerprint(self) -> str: ...
 
     def chunk(self, offset: int, limit: int) -> Chunk: ...
+
+    def resume_at(self, offset: int) -> list[ChunkReceipt] | None: ...
 
 
 class _StreamChunk:
@@ -140,18 +166,35 @@ class _StreamChunk:
 
 @dataclass
 class UploadSource:
-    """A seekable stream positioned at 0, its size and its resume fingerprint (a :class:`ChunkSource`)."""
+    """A seekable stream positioned at 0, its size and its resume fingerprint (a :class:`ChunkSource`).
+
+    With ``receipts`` (an earlier attempt's, under a resume key of the caller's), a stored upload
+    is continued only when the first bytes match them (bytes no receipt covers count as matching
+    only with ``trust_unrecorded``); without, the fingerprint alone vouches for the bytes.
+    """
 
     stream: IO[bytes]
     size: int
     fingerprint: str
     name: str | None
+    receipts: Sequence[ChunkReceipt] | None = None
+    trust_unrecorded: bool = False
 
     def chunk(self, offset: int, limit: int) -> Chunk:
         """Up to ``limit`` bytes from ``offset`` (fewer at the end), read from the stream as they are sent."""
         if not 0 <= offset <= self.size or limit < 0:
             raise ValueError(f"no chunk of {limit} bytes at {offset} in a source of {self.size}")
         return _StreamChunk(self.stream, offset, min(limit, self.size - offset))
+
+    def resume_at(self, offset: int) -> list[ChunkReceipt] | None:
+        """Ready to go on from ``offset``: checked against the receipts when there are any."""
+        if self.receipts is None:
+            return []
+        self.stream.seek(0)
+        check = verify_prefix(self.stream, self.receipts, offset, keep_limit=0, trust_unrecorded=self.trust_unrecorded)
+        if not check.matched:
+            return None
+        return [check.tail] if check.tail is not None else []
 
 
 class SourceFingerprint(Fingerprint):  # type: ignore[misc]
@@ -195,9 +238,28 @@ def _is_seekable(stream: IO[bytes]) -> bool:
         return False
 
 
+def is_seekable(file: FileInput) -> bool:
+    """Whether ``file`` is read in place: a path, or a stream that can seek (else it is a forward-only stream)."""
+    if isinstance(file, str | os.PathLike):
+        return True
+    return hasattr(file, "read") and _is_seekable(file)
+
+
 @contextmanager
-def open_source(file: FileInput, *, spool_dir: str | None = None) -> Iterator[UploadSource]:
-    """Open ``file`` (a path or a binary stream) as an :class:`UploadSource`; closes what it opened."""
+def open_source(
+    file: FileInput,
+    *,
+    spool_dir: str | None = None,
+    max_size: int | None = None,
+    hash_content: bool = True,
+) -> Iterator[UploadSource]:
+    """Open ``file`` (a path or a binary stream) as an :class:`UploadSource`; closes what it opened.
+
+    A stream that cannot seek is spooled whole first: more than ``max_size`` bytes (when given) is
+    refused with :class:`~compat.errors.InvalidRequestError` (413) before anything goes upstream.
+    ``hash_content=False`` skips the hash of every byte (for a caller that keys the upload itself:
+    the fingerprint is then only the size).
+    """
     if isinstance(file, str | os.PathLike):
         path = Path(file)
         if not path.is_file():
@@ -222,17 +284,19 @@ def open_source(file: FileInput, *, spool_dir: str | None = None) -> Iterator[Up
                 break
             if not isinstance(block, bytes | bytearray | memoryview):
                 raise TypeError("the stream must be opened in binary mode (it returned text)")
-            digest.update(block)
-            spool.write(block)
             size += len(block)
+            if max_size is not None and size > max_size:
+                raise InvalidRequestError(
+                    f"the body is larger than the {max_size} bytes that can be held before it is sent",
+                    status_code=413,
+                )
+            if hash_content:
+                digest.update(block)
+            spool.write(block)
         spool.flush()
         spool.seek(0)
-        yield UploadSource(
-            stream=spool,
-            size=size,
-            fingerprint=f"content:size={size}:blake2b={digest.hexdigest()}",
-            name=name,
-        )
+        fingerprint = f"content:size={size}:blake2b={digest.hexdigest()}" if hash_content else f"spooled:size={size}"
+        yield UploadSource(stream=spool, size=size, fingerprint=fingerprint, name=name)
 
 
 class _HeadThenRest(io.RawIOBase):
@@ -258,6 +322,14 @@ class _HeadThenRest(io.RawIOBase):
             head, self._head = self._head[:size], self._head[size:]
             return head
         data = self._rest.read(-1 if size is None else size)
+        return bytes(data) if data else b""
+
+    def read1(self, size: int = -1) -> bytes:
+        """Like :meth:`read`, but from the rest only what one read of it gives (``read1`` if it has one)."""
+        if self._head or size is None or size < 0:
+            return self.read(size)
+        reader = getattr(self._rest, "read1", None)
+        data = reader(size) if callable(reader) else self._rest.read(size)
         return bytes(data) if data else b""
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]

@@ -27,10 +27,12 @@ class UploadGone(Exception):
 
 
 class UploadState(NamedTuple):
-    """What ``HEAD`` says of an upload: the bytes the server holds and the announced length."""
+    """What ``HEAD`` says of an upload: the bytes the server holds, the announced length, and
+    whether the length is still deferred (``Upload-Defer-Length: 1``)."""
 
     offset: int
     length: int | None
+    deferred: bool = False
 
 
 class TusEndpoint:
@@ -48,8 +50,8 @@ class TusEndpoint:
     def __repr__(self) -> str:
         return f"TusEndpoint({self.url!r})"
 
-    def create(self, length: int, metadata: Mapping[str, str]) -> str:
-        """``POST`` a new upload of ``length`` bytes; its absolute URL.
+    def create(self, length: int | None, metadata: Mapping[str, str]) -> str:
+        """``POST`` a new upload of ``length`` bytes (None: deferred length); its absolute URL.
 
         Repeated only where the server cannot have acted (the transport's rules for POST).
         """
@@ -73,15 +75,20 @@ class TusEndpoint:
         offset = int_value(response.headers.get("Upload-Offset"))
         if offset is None:
             raise UploadError("the TUS server answered HEAD without a valid Upload-Offset", upload_url=upload_url)
-        return UploadState(offset, int_value(response.headers.get("Upload-Length")))
+        length = int_value(response.headers.get("Upload-Length"))
+        deferred = length is None and response.headers.get("Upload-Defer-Length", "").strip() == "1"
+        return UploadState(offset, length, deferred)
 
-    def patch(self, upload_url: str, offset: int, body: Chunk) -> requests.Response:
+    def patch(
+        self, upload_url: str, offset: int, body: Chunk, *, upload_length: int | None = None
+    ) -> requests.Response:
         """One ``PATCH`` of ``body`` at ``offset``, streamed, never repeated; the answer as it came.
 
-        A connection failure raises :class:`~compat.errors.APIConnectionError`; any status is
-        returned for the uploader to judge.
+        ``upload_length`` declares the length of a deferred-length upload. A connection failure
+        raises :class:`~compat.errors.APIConnectionError`; any status is returned for the
+        uploader to judge.
         """
-        headers = patch_headers(offset)
+        headers = patch_headers(offset, upload_length)
         return self.transport.send_once("PATCH", upload_url, token=self._token, headers=headers, data=body)
 
     def terminate(self, upload_url: str) -> None:

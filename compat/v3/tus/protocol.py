@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 
 __all__ = [
+    "DEFER_LENGTH_EXTENSION",
     "GONE_STATUSES",
     "OFFSET_CONTENT_TYPE",
     "RESUMABLE_PATCH_STATUSES",
@@ -23,6 +24,8 @@ __all__ = [
 
 TUS_VERSION = "1.0.0"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+# The Tus-Extension token of a server that takes Upload-Defer-Length: 1 on creation.
+DEFER_LENGTH_EXTENSION = "creation-defer-length"
 # Answers to a PATCH after which the server's offset is asked for and the upload goes on:
 # timeout, offset conflict, locked, too many requests, checksum mismatch, any server error.
 RESUMABLE_PATCH_STATUSES = frozenset({408, 409, 423, 429, 460}) | frozenset(range(500, 600))
@@ -51,18 +54,26 @@ def encode_metadata(metadata: Mapping[str, str]) -> str | None:
     return ",".join(pairs) or None
 
 
-def creation_headers(length: int, metadata: Mapping[str, str]) -> dict[str, str]:
-    """Headers of the creation ``POST`` for an upload of ``length`` bytes."""
-    headers = {**tus_headers(), "Upload-Length": str(length)}
+def creation_headers(length: int | None, metadata: Mapping[str, str]) -> dict[str, str]:
+    """Headers of the creation ``POST`` for an upload of ``length`` bytes (None: ``Upload-Defer-Length: 1``)."""
+    headers = {**tus_headers()}
+    if length is None:
+        headers["Upload-Defer-Length"] = "1"
+    else:
+        headers["Upload-Length"] = str(length)
     encoded = encode_metadata(metadata)
     if encoded is not None:
         headers["Upload-Metadata"] = encoded
     return headers
 
 
-def patch_headers(offset: int) -> dict[str, str]:
-    """Headers of a ``PATCH`` that appends bytes at ``offset``."""
-    return {**tus_headers(), "Upload-Offset": str(offset), "Content-Type": OFFSET_CONTENT_TYPE}
+def patch_headers(offset: int, upload_length: int | None = None) -> dict[str, str]:
+    """Headers of a ``PATCH`` that appends bytes at ``offset``; with ``upload_length``, it declares
+    the length of an upload created with a deferred length (creation-defer-length)."""
+    headers = {**tus_headers(), "Upload-Offset": str(offset), "Content-Type": OFFSET_CONTENT_TYPE}
+    if upload_length is not None:
+        headers["Upload-Length"] = str(upload_length)
+    return headers
 
 
 def int_value(value: str | None) -> int | None:

@@ -6,6 +6,12 @@ offset and never seeks a stream itself; it keeps the upload URL in a store so th
 process can resume it; after any failure it asks the server's offset (``HEAD``) and goes on from
 there, with the transport's backoff and ``Retry-After`` rules; progress only moves forward; a
 cancelled upload is terminated (``DELETE``).
+
+A source whose length is not known yet (``size`` None) is created with ``Upload-Defer-Length: 1``
+and its length is declared with the PATCH that carries its last bytes. The resume key is made of
+the source's fingerprint and the metadata, or of a key the caller gives (a V1 session, say); with
+``on_chunk``, each run of bytes the server confirms is reported as a
+:class:`~compat.v3.receipts.ChunkReceipt`, hashed as the bytes went out.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from compat.errors import (
 )
 from compat.redact import install_log_filter
 from compat.store import StoreError
+from compat.v3.receipts import ChunkCallback, ReceiptTracker
 from compat.v3.source import Chunk, ChunkSource
 from compat.v3.transport import error_from_response, parse_retry_after
 from compat.v3.tus.endpoint import TusEndpoint, UploadGone
@@ -85,7 +92,7 @@ class _PatchFailed(Exception):
 class _MeteredBody:
     """A chunk as the request body: reports each block read and stops when cancelled."""
 
-    def __init__(self, chunk: Chunk, *, on_read: Callable[[int], None], cancelled: threading.Event | None) -> None:
+    def __init__(self, chunk: Chunk, *, on_read: Callable[[bytes], None], cancelled: threading.Event | None) -> None:
         self._chunk = chunk
         self._on_read = on_read
         self._cancelled = cancelled
@@ -98,7 +105,7 @@ class _MeteredBody:
             raise _Cancelled()
         data = self._chunk.read(size)
         if data:
-            self._on_read(len(data))
+            self._on_read(data)
         return data
 
 
@@ -108,6 +115,12 @@ class ResumableUploader:
     Not thread-safe (one uploader, one thread); :attr:`cancelled` may be set from any thread.
     After :meth:`upload`, :attr:`url` is the upload's URL and :attr:`resumed_from` the offset
     it was resumed at (``None`` for a new upload).
+
+    ``key`` replaces the source's fingerprint and the metadata in the resume key (the endpoint
+    and the token digest stay in it): the caller vouches that it names one upload. ``on_chunk``
+    is called with a :class:`~compat.v3.receipts.ChunkReceipt` for each run of bytes the server
+    confirmed (in order, contiguous from where the upload started or resumed); an exception it
+    raises stops the upload, which stays resumable.
     """
 
     def __init__(
@@ -121,6 +134,8 @@ class ResumableUploader:
         token_digest: str,
         on_progress: ProgressCallback | None = None,
         cancelled: threading.Event | None = None,
+        key: str | None = None,
+        on_chunk: ChunkCallback | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1 byte")
@@ -131,14 +146,28 @@ class ResumableUploader:
         self.store = store
         self.on_progress = on_progress
         self.cancelled = cancelled
-        self.resume_key = resume_key(source.fingerprint, endpoint.url, metadata, token_digest)
+        if key is None:
+            self.resume_key = resume_key(source.fingerprint, endpoint.url, metadata, token_digest)
+        else:
+            self.resume_key = resume_key(f"caller:{key}", endpoint.url, {}, token_digest)
         self.url: str | None = None
         self.offset = 0
         self.resumed_from: int | None = None
         self._reported = -1
+        # Whether the server knows the upload's length (False only while a deferred length is undeclared).
+        self._length_declared = True
+        self._tracker = ReceiptTracker(on_chunk) if on_chunk is not None else None
 
     def __repr__(self) -> str:
         return f"ResumableUploader(url={self.url!r}, offset={self.offset}, size={self.source.size})"
+
+    def _finished(self) -> bool:
+        size = self.source.size
+        return size is not None and self.offset >= size and self._length_declared
+
+    def _confirmed(self) -> None:
+        if self._tracker is not None:
+            self._tracker.confirmed(self.offset)
 
     # the upload ---------------------------------------------------------------------------
 
@@ -156,7 +185,7 @@ class ResumableUploader:
         confirmed = self.offset
         restarted = False
         need_offset = False
-        while need_offset or self.offset < self.source.size:
+        while need_offset or not self._finished():
             error: ScriptixError
             retry_after: float | None = None
             try:
@@ -164,6 +193,7 @@ class ResumableUploader:
                 if need_offset:
                     self.offset = self.get_offset(retry=False)
                     need_offset = False
+                    self._confirmed()
                 else:
                     self.upload_chunk()
                 if self.offset > confirmed:
@@ -176,7 +206,7 @@ class ResumableUploader:
                     raise UploadError("the server lost the upload twice", upload_url=self.url) from None
                 log.info("upload %s is gone on the server; starting a new one", self.url)
                 restarted, need_offset = True, False
-                self._create()
+                self._create(probe=True)
                 confirmed = 0
                 continue
             except _PatchFailed as failed:
@@ -193,8 +223,9 @@ class ResumableUploader:
             if policy.hint_too_long(retry_after):
                 raise error  # the server asks for a longer pause than allowed: its own typed error
             if failures > policy.max_retries:
+                total = "?" if self.source.size is None else self.source.size
                 raise UploadError(
-                    f"upload stopped at byte {self.offset} of {self.source.size} after "
+                    f"upload stopped at byte {self.offset} of {total} after "
                     f"{failures} failed attempts: {error}; run the same upload again to resume",
                     upload_url=self.url,
                     status_code=error.status_code,
@@ -204,46 +235,73 @@ class ResumableUploader:
             self.endpoint.transport.sleep(wait)
             need_offset = True
         self._forget()
-        self.report_progress(self.source.size)
+        self.report_progress(self.offset)
 
     def upload_chunk(self) -> None:
-        """One PATCH from :attr:`offset`; raises on failure, advances :attr:`offset` on success."""
+        """One PATCH from :attr:`offset`; raises on failure, advances :attr:`offset` on success.
+
+        An :class:`UploadError` from the source (a body that ended early, a forward-only body
+        asked to rewind) is raised with :attr:`url` on it: nothing is retried, the upload stays
+        on the server and in the store.
+        """
         if self.url is None:
             raise UploadGone()
         start = self.offset
         sent = 0
+        tracker = self._tracker
 
-        def on_read(count: int) -> None:
+        def on_read(data: bytes) -> None:
             nonlocal sent
-            sent += count
+            if tracker is not None:
+                tracker.passed(start + sent, data)
+            sent += len(data)
             self.report_progress(start + sent)
 
-        body = _MeteredBody(self.source.chunk(start, self.chunk_size), on_read=on_read, cancelled=self.cancelled)
-        response = self.endpoint.patch(self.url, start, body)
+        try:
+            chunk = self.source.chunk(start, self.chunk_size)
+            size = self.source.size
+            declare = size if not self._length_declared and size is not None and start + len(chunk) >= size else None
+            body = _MeteredBody(chunk, on_read=on_read, cancelled=self.cancelled)
+            response = self.endpoint.patch(self.url, start, body, upload_length=declare)
+        except UploadError as exc:
+            if exc.upload_url is None:
+                exc.upload_url = self.url
+            raise
         if response.status_code in GONE_STATUSES:
             raise UploadGone()
         if not 200 <= response.status_code < 300:
             raise _PatchFailed(response)
         new_offset = int_value(response.headers.get("Upload-Offset"))
-        if new_offset is None or not start < new_offset <= start + len(body):
+        # Only a PATCH that declares the length may carry no byte (a deferred upload whose bytes
+        # all arrived before its length was known).
+        least = start if len(body) == 0 and declare is not None else start + 1
+        if new_offset is None or not least <= new_offset <= start + len(body):
             raise _PatchFailed(response, reason="an invalid Upload-Offset")
+        if declare is not None:
+            self._length_declared = True
         self.offset = new_offset
+        self._confirmed()
 
     def get_offset(self, *, retry: bool = True) -> int:
         """HEAD the upload; the server's offset. Raises :class:`UploadGone` when it is not there."""
         if not self.url:
             raise UploadGone()
         state = self.endpoint.state(self.url, retry=retry)
-        if state.length is not None and state.length != self.source.size:
+        size = self.source.size
+        if state.length is not None and size is not None and state.length != size:
             # Same key, different length: not this file's upload; start afresh.
             raise UploadGone()
-        return min(state.offset, self.source.size)
+        self._length_declared = not state.deferred
+        return state.offset if size is None else min(state.offset, size)
 
     def report_progress(self, done: int) -> None:
-        """Tell the callback about ``done`` bytes, only ever moving forward."""
+        """Tell the callback about ``done`` bytes, only ever moving forward.
+
+        The total is the source's size, or 0 while a deferred length is not known yet.
+        """
         if self.on_progress is not None and done > self._reported:
             self._reported = done
-            self.on_progress(done, self.source.size)
+            self.on_progress(done, self.source.size or 0)
 
     def set_url(self, url: str) -> None:
         """Remember the new upload's URL; without a record, the upload could not be resumed.
@@ -276,21 +334,55 @@ class ResumableUploader:
         if stored:
             self.url = stored
             try:
-                self.offset = self.get_offset()
-                self.resumed_from = self.offset
-                log.info("resuming %s at byte %d of %d", stored, self.offset, self.source.size)
-                return
+                offset = self.get_offset()
             except UploadGone:
                 log.info("stored upload %s is gone; starting a new one", stored)
                 self.store.remove_item(self.resume_key)
+            else:
+                receipts = self.source.resume_at(offset)
+                if receipts is not None:
+                    self.offset = self.resumed_from = offset
+                    log.info("resuming %s at byte %d of %s", stored, offset, self.source.size)
+                    if self._tracker is not None:
+                        self._tracker.begin(offset)
+                        for receipt in receipts:  # bytes the source checked that no receipt covered
+                            self._tracker.report(receipt)
+                    return
+                log.info("the body does not match stored upload %s; replacing it", stored)
+                self._discard(stored)
+                self._create(probe=True)
+                return
         self._create()
 
-    def _create(self) -> None:
+    def _discard(self, url: str) -> None:
+        """Terminate a stored upload that will not be continued, and forget it (failures are logged)."""
+        try:
+            self.endpoint.terminate(url)
+        except ScriptixError as exc:
+            log.warning("could not terminate %s: %s", url, exc)
+        self._forget()
+        self.url = None
+
+    def _create(self, *, probe: bool = False) -> None:
         if self.cancelled is not None and self.cancelled.is_set():
             self._terminate_cancelled()
+        if probe or self.source.size is None:
+            # Asked before the creation: a forward-only source refuses to start again from 0
+            # before anything is created, and one of unknown length reads its first chunk, so a
+            # body that fits in it is created with its length.
+            try:
+                self.source.chunk(0, self.chunk_size)
+            except UploadError:
+                self._forget()
+                self.url = None
+                raise
         self.url = None
-        self.set_url(self.endpoint.create(self.source.size, self.metadata))
+        size = self.source.size
+        self.set_url(self.endpoint.create(size, self.metadata))
+        self._length_declared = size is not None
         self.offset = 0
+        if self._tracker is not None:
+            self._tracker.begin(0)
 
     def _forget(self) -> None:
         """Drop the finished (or terminated) upload's record; a store failure here is only logged."""
