@@ -1,4 +1,4 @@
-"""Bodies that cannot seek, uploaded by V3Client to the emulator: deferred length and forward-only, through cut PATCHes."""
+"""Streams that cannot seek, uploaded by V3Client to the emulator: deferred or known length, through cut PATCHes."""
 
 from __future__ import annotations
 

@@ -291,6 +291,65 @@ def test_a_retry_after_the_whole_body_arrived_is_a_success(fake: FakeV3, tmp_pat
     assert fake.count("POST", "tus-create") == 1 and fake.count("PATCH", "tus-upload") == 2
 
 
+def test_a_complete_upload_is_never_replaced_by_a_body_that_cannot_be_checked(fake: FakeV3, tmp_path: Path) -> None:
+    data = os.urandom(2 * CHUNK)
+    receipts: list[ChunkReceipt] = []
+
+    def killed_before_the_last_is_recorded(receipt: ChunkReceipt) -> None:
+        if receipt.offset + receipt.length == len(data):
+            raise RuntimeError("killed between the server's answer and the store")
+        receipts.append(receipt)
+
+    store = tmp_path / "s.sqlite3"
+    with make_client(fake.base_url, store=store) as client, pytest.raises(RuntimeError):
+        client.upload(
+            Pipe(data), METADATA, length=len(data), resume_key="k", on_chunk=killed_before_the_last_is_recorded
+        )
+    assert fake.only_upload().complete and len(receipts) == 1
+    with make_client(fake.base_url, store=store) as client:
+        with pytest.raises(UploadError, match="already holds all") as caught:
+            client.upload(Pipe(data), METADATA, length=len(data), resume_key="k", receipts=receipts)
+        assert caught.value.upload_url is not None
+        assert len(client.store.pending_uploads()) == 1
+        assert fake.count("DELETE", "tus-delete") == 0 and fake.count("POST", "tus-create") == 1
+        # Trusting the bytes no receipt covers, the retry is the upload's success.
+        result = client.upload(
+            Pipe(data), METADATA, length=len(data), resume_key="k", receipts=receipts, trust_unrecorded=True
+        )
+    assert result.resumed_from == len(data) and fake.only_upload().complete
+
+
+def test_a_stored_upload_of_another_length_under_the_callers_key_is_terminated(fake: FakeV3, tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    fake.fail("PATCH", "tus-upload", 400)
+    with make_client(fake.base_url, store=store) as client, pytest.raises(BadRequestError):
+        client.upload(Pipe(os.urandom(3 * CHUNK)), METADATA, length=3 * CHUNK, resume_key="sess-1")
+    old = fake.only_upload().id
+    data = os.urandom(2 * CHUNK)  # the client sends another file for the same session
+    with make_client(fake.base_url, store=store) as client:
+        result = client.upload(Pipe(data), METADATA, length=len(data), resume_key="sess-1")
+    assert fake.count("DELETE", "tus-delete") == 1 and old not in fake.uploads
+    assert bytes(fake.only_upload().data) == data and result.resumed_from is None
+
+
+def test_a_chunked_attempt_resumed_by_one_of_known_length_declares_the_length(
+    deferring: FakeV3, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.sqlite3"
+    data = os.urandom(3 * CHUNK + 10)
+    receipts: list[ChunkReceipt] = []
+    deferring.fail("PATCH", "tus-upload", "pass", 400)
+    with make_client(deferring.base_url, store=store) as client, pytest.raises(BadRequestError):
+        client.upload(Pipe(data), METADATA, resume_key="sess-1", on_chunk=receipts.append)
+    assert deferring.only_upload().deferred and deferring.only_upload().length is None
+    with make_client(deferring.base_url, store=store) as client:
+        result = client.upload(Pipe(data), METADATA, length=len(data), resume_key="sess-1", receipts=receipts)
+    assert result.resumed_from == CHUNK
+    upload = deferring.only_upload()
+    assert bytes(upload.data) == data and upload.length == len(data)
+    assert [h.get("Upload-Length") for h in patches(deferring)][-1] == str(len(data))
+
+
 def test_length_of_a_path_is_checked_before_anything_goes_upstream(fake: FakeV3, tmp_path: Path) -> None:
     path = tmp_path / "a.wav"
     path.write_bytes(b"x" * 100)

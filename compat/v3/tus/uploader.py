@@ -146,6 +146,7 @@ class ResumableUploader:
         self.store = store
         self.on_progress = on_progress
         self.cancelled = cancelled
+        self.keyed_by_caller = key is not None
         if key is None:
             self.resume_key = resume_key(source.fingerprint, endpoint.url, metadata, token_digest)
         else:
@@ -334,11 +335,23 @@ class ResumableUploader:
         if stored:
             self.url = stored
             try:
-                offset = self.get_offset()
+                state = self.endpoint.state(stored)
             except UploadGone:
                 log.info("stored upload %s is gone; starting a new one", stored)
                 self.store.remove_item(self.resume_key)
+                self._create()
+                return
+            size = self.source.size
+            if state.length is not None and size is not None and state.length != size:
+                log.info("stored upload %s has another length; starting a new one", stored)
+                if self.keyed_by_caller:
+                    # The caller's key names one upload (a session's media): the old one is ended.
+                    self._discard(stored)
+                else:
+                    self.store.remove_item(self.resume_key)
             else:
+                self._length_declared = not state.deferred
+                offset = state.offset if size is None else min(state.offset, size)
                 receipts = self.source.resume_at(offset)
                 if receipts is not None:
                     self.offset = self.resumed_from = offset
@@ -348,6 +361,13 @@ class ResumableUploader:
                         for receipt in receipts:  # bytes the source checked that no receipt covered
                             self._tracker.report(receipt)
                     return
+                if size is not None and offset >= size and not state.deferred:
+                    # Never replaced once complete: the server may already be working on it.
+                    raise UploadError(
+                        f"the server already holds all {size} bytes of the upload stored under this key, and this "
+                        "body could not be shown to be the same (no matching receipts); the upload is left as it is",
+                        upload_url=stored,
+                    )
                 log.info("the body does not match stored upload %s; replacing it", stored)
                 self._discard(stored)
                 self._create(probe=True)
