@@ -184,7 +184,9 @@ class V3Client:
         already read (see :func:`~compat.v3.receipts.verify_prefix`). Bytes the server holds
         that no receipt covers (the PATCH in flight when an earlier attempt died) count as
         matching only with ``trust_unrecorded=True``. A forward-only body with no receipts is
-        resumed only with ``trust_unrecorded=True``.
+        resumed only with ``trust_unrecorded=True``. An upload the server already holds whole is
+        never replaced: if the body cannot be shown to match it, :class:`~compat.errors.UploadError` is raised
+        (with its ``upload_url``) and it is left as it is.
 
         The session id is ``metadata["session_id"]`` when given; otherwise it is read from
         ``GET /api/v3/files/{id}``, polling up to ``session_poll_timeout`` seconds (``None`` if the
