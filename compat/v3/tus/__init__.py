@@ -13,7 +13,10 @@ client is ours, in three small modules:
   :class:`~compat.v3.source.ChunkSource` so memory does not grow with the file or the chunk,
   resumes from the server's offset after any failure with the transport's backoff and
   ``Retry-After`` rules (failures count until the offset moves forward), reports monotonic
-  progress, and terminates the upload when cancelled.
+  progress, and terminates the upload when cancelled. A source whose length is known only at
+  its end is created with a deferred length, declared with the last PATCH; with ``on_chunk``,
+  each run of bytes the server confirms is reported as a
+  :class:`~compat.v3.receipts.ChunkReceipt`, hashed as it went out.
 
 tuspy stays where its public contracts serve: :class:`~compat.store.SQLiteStore` implements its
 ``Storage`` interface and :class:`~compat.v3.source.SourceFingerprint` its ``Fingerprint``; and it
