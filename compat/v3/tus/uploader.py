@@ -37,7 +37,7 @@ from compat.store import StoreError
 from compat.v3.receipts import ChunkCallback, ReceiptTracker
 from compat.v3.source import Chunk, ChunkSource
 from compat.v3.transport import error_from_response, parse_retry_after
-from compat.v3.tus.endpoint import TusEndpoint, UploadGone
+from compat.v3.tus.endpoint import TusEndpoint, UploadGone, UploadState
 from compat.v3.tus.protocol import GONE_STATUSES, RESUMABLE_PATCH_STATUSES, int_value
 
 __all__ = ["ProgressCallback", "ResumableUploader", "UrlStore", "resume_key"]
@@ -261,7 +261,8 @@ class ResumableUploader:
         try:
             chunk = self.source.chunk(start, self.chunk_size)
             size = self.source.size
-            declare = size if not self._length_declared and size is not None and start + len(chunk) >= size else None
+            # A deferred length is declared with the first PATCH after it is known (the spec's rule).
+            declare = size if not self._length_declared and size is not None else None
             body = _MeteredBody(chunk, on_read=on_read, cancelled=self.cancelled)
             response = self.endpoint.patch(self.url, start, body, upload_length=declare)
         except UploadError as exc:
@@ -292,7 +293,7 @@ class ResumableUploader:
         if state.length is not None and size is not None and state.length != size:
             # Same key, different length: not this file's upload; start afresh.
             raise UploadGone()
-        self._length_declared = not state.deferred
+        self._learn_declared(state)
         return state.offset if size is None else min(state.offset, size)
 
     def report_progress(self, done: int) -> None:
@@ -350,7 +351,7 @@ class ResumableUploader:
                 else:
                     self.store.remove_item(self.resume_key)
             else:
-                self._length_declared = not state.deferred
+                self._learn_declared(state)
                 offset = state.offset if size is None else min(state.offset, size)
                 receipts = self.source.resume_at(offset)
                 if receipts is not None:
@@ -373,6 +374,13 @@ class ResumableUploader:
                 self._create(probe=True)
                 return
         self._create()
+
+    def _learn_declared(self, state: UploadState) -> None:
+        """Whether the server knows the length, from a HEAD (neither header: no news)."""
+        if state.length is not None:
+            self._length_declared = True
+        elif state.deferred:
+            self._length_declared = False
 
     def _discard(self, url: str) -> None:
         """Terminate a stored upload that will not be continued, and forget it (failures are logged)."""
