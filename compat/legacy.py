@@ -79,6 +79,8 @@ class LegacyClient:
         self.close()
 
     def close(self) -> None:
+        """Close the connection pools. A transfer still running is not stopped: it runs to its end."""
+        self.translator.close()
         self.v3.close()
 
     @property

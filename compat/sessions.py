@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from compat.config import DEFAULT_CLAIM_LEASE
 from compat.errors import StoreError
@@ -40,9 +40,21 @@ from compat.store.interface import SessionChanges, Store, TransferState
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 
-__all__ = ["Claim", "SessionBook", "SessionRecord", "TransferState"]
+__all__ = ["Claim", "SessionBook", "SessionNotOwnedError", "SessionRecord", "TransferState"]
 
 log = logging.getLogger("compat.sessions")
+
+
+class SessionNotOwnedError(LookupError):
+    """The store knows the session under another token (internal: the translator turns it into V1's answer).
+
+    The store cannot tell a valid token of another account from a token that is not valid at all;
+    only upstream can, so this carries no status of its own.
+    """
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session {session_id} belongs to another token")
+        self.session_id = session_id
 
 
 @dataclass
@@ -105,20 +117,23 @@ class SessionBook:
         record = SessionRecord(session_id, found.owner, {}, found.state, found.filename, found.media_type, found.error)
         return record, found.sealed_options
 
-    def open(self, token: str, session_id: str) -> SessionRecord | Literal[False] | None:
-        """The record with its options if ``token`` owns it; ``None`` if unknown; ``False`` if not theirs."""
+    def open(self, token: str, session_id: str) -> SessionRecord | None:
+        """The record with its options if ``token`` owns it; ``None`` if the store does not know it.
+
+        Raises :class:`SessionNotOwnedError` when the store knows it under another token.
+        """
         found = self.get(session_id)
         if found is None:
             return None
         record, sealed = found
         if not hmac.compare_digest(record.owner, self.owner_of(token)):
-            return False
+            raise SessionNotOwnedError(session_id)
         from cryptography.fernet import InvalidToken
 
         try:
             record.options = json.loads(self._cipher(token).decrypt(sealed))
-        except InvalidToken:
-            return False
+        except InvalidToken:  # the owner's hash matched but the key did not: not this token's either
+            raise SessionNotOwnedError(session_id) from None
         return record
 
     def update(self, session_id: str, **fields: Any) -> None:

@@ -30,6 +30,7 @@ from compat.jobs import JobBook, job_key
 from compat.legacy import FINAL_STATUSES, LegacyClient, WaitTimeoutError
 from compat.output import check_output, write_output
 from compat.progress import StatusProgress, UploadProgress
+from compat.sessions import SessionNotOwnedError
 from compat.v1.validation import validate_session_id, validate_upload
 from compat.v3.source import SourceFingerprint
 
@@ -234,7 +235,10 @@ class _FileJob:
             answer = self.client.get_result(session_id)
         except NotFoundError:
             return "gone"
-        record = self.client.translator.sessions.open(self.token, session_id)
+        try:
+            record = self.client.translator.sessions.open(self.token, session_id)
+        except SessionNotOwnedError:  # another token's since the answer above: not this machine's upload
+            record = None
         if record and record.state == "uploading":
             lease = self.client.v3.settings.claim_lease
             raise ValueError(

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -19,8 +17,9 @@ from typing import IO, Any
 from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
 from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
 from compat.options import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Options
-from compat.sessions import Claim, SessionBook, SessionRecord, TransferState
+from compat.sessions import Claim, SessionBook, SessionNotOwnedError, SessionRecord, TransferState
 from compat.store import StoreError
+from compat.transfers import Transfer, Transfers
 from compat.v1.models import envelope
 from compat.v1.validation import (
     refuse,
@@ -109,6 +108,10 @@ class Translator:
     ``unknown_fields``, ``document_type``, ``max_media_bytes`` and ``allow_insecure_webhooks`` (each
     field's description says what it does; MIGRATION.md why). ``media_policy`` replaces the address
     rule ``allow_private_media`` builds for ``media_source`` URLs (an embedding's or a test's own).
+
+    The translator owns the transfers it runs (:attr:`transfers`: PUT uploads, ``media_source``
+    jobs, TUS ``/align``): :meth:`delete` cancels a session's, :meth:`wait_for_transfers` waits
+    for them all, :meth:`close` releases what it holds. The :class:`V3Client` is the caller's.
     """
 
     def __init__(
@@ -123,8 +126,17 @@ class Translator:
             max_bytes=options.max_media_bytes,
             timeout=(v3.settings.connect_timeout, v3.settings.timeout),
         )
-        self._transfers: dict[str, threading.Thread] = {}
-        self._transfers_lock = threading.Lock()
+        self.transfers = Transfers()
+        """What this process is transferring right now, per session."""
+
+    def close(self) -> None:
+        """Close the media fetcher's connection pool; the :class:`V3Client` is its owner's to close.
+
+        Transfers in flight are neither cancelled nor waited for: they run to their end (reopening
+        the connections they need). Call :meth:`wait_for_transfers` first to wait for them (as the
+        gateway's graceful shutdown does), or :meth:`delete` a session to stop its transfer.
+        """
+        self.fetcher.session.close()
 
     # create -------------------------------------------------------------------------------
 
@@ -168,17 +180,25 @@ class Translator:
                 download.close()
             raise
         if download is not None:
-            return self._transfer_media(token, session_id, options, download, claim)
+            with self.transfers.track(session_id, "media_source") as transfer:
+                return self._transfer_media(token, session_id, options, download, claim, transfer)
         self._start_background(token, session_id, options, request.media_source, claim)
         return envelope(
             {"session_id": session_id, "status": "uploading", "filename": media_filename(request.media_source)}
         )
 
     def _transfer_media(
-        self, token: str, session_id: str, options: dict[str, Any], download: MediaDownload, claim: Claim
+        self,
+        token: str,
+        session_id: str,
+        options: dict[str, Any],
+        download: MediaDownload,
+        claim: Claim,
+        transfer: Transfer,
     ) -> dict[str, Any]:
         """Upload a fetched ``media_source`` under the session's claim (which this ends)."""
         try:
+            transfer.raise_if_cancelled()
             metadata = tus_metadata(
                 options,
                 session_id=session_id,
@@ -186,7 +206,7 @@ class Translator:
                 filetype=download.filetype,
                 document_type=self.options.document_type,
             )
-            self.v3.with_token(token).upload(download.stream, metadata, resolve_session=False)
+            self.v3.with_token(token).upload(download.stream, metadata, cancel=transfer.cancel, resolve_session=False)
         except BaseException as exc:
             try:
                 self._rollback(token, session_id, exc)
@@ -208,11 +228,11 @@ class Translator:
         )
 
     def _background_transfer(
-        self, token: str, session_id: str, options: dict[str, Any], url: str, claim: Claim
+        self, token: str, session_id: str, options: dict[str, Any], url: str, claim: Claim, transfer: Transfer
     ) -> None:
         outcome: dict[str, Any] = {}  # how the claim ends if the transfer did not end it
         try:
-            self._transfer_media(token, session_id, options, self.fetcher.open(url), claim)
+            self._transfer_media(token, session_id, options, self.fetcher.open(url), claim, transfer)
         except UploadCancelledError:
             pass
         except ScriptixError as exc:
@@ -221,8 +241,6 @@ class Translator:
             log.exception("media_source transfer for %s failed", session_id)
             outcome = {"state": "failed", "error": f"media_source transfer failed: {exc}"}
         finally:
-            with self._transfers_lock:
-                self._transfers.pop(session_id, None)
             claim.release(**outcome)
 
     def _rollback(self, token: str, session_id: str, cause: BaseException) -> None:
@@ -242,21 +260,12 @@ class Translator:
             log.warning("could not delete session %s upstream: %s", session_id, exc)
 
     def wait_for_transfers(self, timeout: float | None = None) -> bool:
-        """Wait for background ``media_source`` transfers (for tests and graceful shutdown).
+        """Wait for the transfers in flight, background ``media_source`` jobs included (for tests
+        and graceful shutdown).
 
         True when none is left running; False when ``timeout`` ran out first.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._transfers_lock:
-                workers = list(self._transfers.values())
-            if not workers:
-                return True
-            for worker in workers:
-                worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            if deadline is not None and time.monotonic() >= deadline:
-                with self._transfers_lock:
-                    return not self._transfers
+        return self.transfers.wait(timeout)
 
     # upload -------------------------------------------------------------------------------
 
@@ -277,7 +286,7 @@ class Translator:
         media_type, name = validate_upload(content_type=content_type, filename=filename, content_length=content_length)
         file = _refuse_empty(file, "Invalid data: the upload body is empty")
         record = self._owned_session(token, session_id)
-        if record.state == "uploaded" or (record.state == "uploading" and self._live(session_id)):
+        if record.state == "uploaded" or (record.state == "uploading" and self.transfers.running(session_id)):
             raise refuse(400, ALREADY_UPLOADED)  # the fast path; the claim below is the rule
         metadata = tus_metadata(
             record.options,
@@ -286,20 +295,24 @@ class Translator:
             filetype=media_type,
             document_type=self.options.document_type,
         )
-        claim = self._claim(token, session_id, filename=name, media_type=_media_kind(media_type))
-        try:
-            result = self.v3.with_token(token).upload(file, metadata, on_progress, resolve_session=False)
-            if content_length is not None and result.size != content_length:
-                log.warning(
-                    "upload for %s was %d bytes, Content-Length said %d", session_id, result.size, content_length
+        with self.transfers.track(session_id, "upload") as transfer:
+            claim = self._claim(token, session_id, filename=name, media_type=_media_kind(media_type))
+            try:
+                transfer.raise_if_cancelled()
+                result = self.v3.with_token(token).upload(
+                    file, metadata, on_progress, cancel=transfer.cancel, resolve_session=False
                 )
-            if result.size == 0:
-                self.v3.with_token(token).terminate(result.upload_url)
-                raise refuse(400, "Invalid data: the upload body is empty")
-        except BaseException:
-            claim.release()  # back to the state it had: the caller may try again at once
-            raise
-        claim.finish()
+                if content_length is not None and result.size != content_length:
+                    log.warning(
+                        "upload for %s was %d bytes, Content-Length said %d", session_id, result.size, content_length
+                    )
+                if result.size == 0:
+                    self.v3.with_token(token).terminate(result.upload_url)
+                    raise refuse(400, "Invalid data: the upload body is empty")
+            except BaseException:
+                claim.release()  # back to the state it had: the caller may try again at once
+                raise
+            claim.finish()
         return envelope(
             {
                 "session_id": session_id,
@@ -335,16 +348,20 @@ class Translator:
         if self.options.align_strategy == "passthrough":
             return self._align_passthrough(v3, session_id, media, transcript, kind, name, text_name)
         common = {"session_id": session_id, "document_type": self.options.document_type}
-        v3.upload(
-            media,
-            tus_metadata(record.options, filename=name, filetype=kind, **common),
-            resolve_session=False,
-        )
-        v3.upload(
-            transcript,
-            tus_metadata(record.options, filename=text_name, filetype="text/plain", **common),
-            resolve_session=False,
-        )
+        with self.transfers.track(session_id, "align") as transfer:
+            v3.upload(
+                media,
+                tus_metadata(record.options, filename=name, filetype=kind, **common),
+                cancel=transfer.cancel,
+                resolve_session=False,
+            )
+            transfer.raise_if_cancelled()
+            v3.upload(
+                transcript,
+                tus_metadata(record.options, filename=text_name, filetype="text/plain", **common),
+                cancel=transfer.cancel,
+                resolve_session=False,
+            )
         self.sessions.update(session_id, state="uploaded", filename=name, media_type=_media_kind(kind))
         return envelope(
             {
@@ -397,10 +414,8 @@ class Translator:
         """V1 ``GET …/session/{id}/result``, normalised to the V1 shape."""
         token = require_token(token)
         session_id = validate_session_id(session_id)
-        record = self.sessions.open(token, session_id)
-        if record is False:
-            raise _not_found()
-        if record is not None and record.state == "uploading" and not self._live(session_id):
+        record = self._open(token, session_id)
+        if record is not None and record.state == "uploading" and not self.transfers.running(session_id):
             record.state = self._recover(token, record)
         if record is not None and record.state in ("uploading", "failed"):
             return envelope(
@@ -419,10 +434,8 @@ class Translator:
         """V1 ``DELETE …/session/{id}``; also stops a transfer in flight and drops local state."""
         token = require_token(token)
         session_id = validate_session_id(session_id)
-        record = self.sessions.open(token, session_id)
-        if record is False:
-            raise _not_found()
-        self.v3.cancel_upload(session_id)
+        self._open(token, session_id)  # refuses another token's session before anything is stopped
+        self.transfers.cancel(session_id)
         answer = self.v3.with_token(token).delete_session(session_id)
         self.sessions.forget(session_id)
         result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
@@ -445,13 +458,6 @@ class Translator:
         except (ScriptixError, ValueError) as exc:  # ValueError: a session object that does not parse
             log.info("no media_url for %s: %s", session_id, exc)
             return None
-
-    def _live(self, session_id: str) -> bool:
-        """Whether this process is transferring media for the session right now."""
-        with self._transfers_lock:
-            if session_id in self._transfers:
-                return True
-        return self.v3.is_uploading(session_id)
 
     def _recover(self, token: str, record: SessionRecord) -> TransferState:
         """A transfer marked in flight that this process does not run: pick it up if its holder died.
@@ -478,20 +484,16 @@ class Translator:
         return found[0].state if found else record.state
 
     def _start_background(self, token: str, session_id: str, options: dict[str, Any], url: str, claim: Claim) -> None:
-        worker = threading.Thread(
-            target=self._background_transfer,
-            args=(token, session_id, options, url, claim),
-            name=f"scriptix-compat-media-{session_id}",
-            daemon=True,
-        )
-        with self._transfers_lock:
-            running = session_id in self._transfers
-            if not running:
-                self._transfers[session_id] = worker
-        if running:  # this process runs the job already: it keeps its own claim
+        def job(transfer: Transfer) -> None:
+            self._background_transfer(token, session_id, options, url, claim, transfer)
+
+        try:
+            started = self.transfers.start(session_id, "media_source", job)
+        except BaseException:
             claim.release()
-            return
-        worker.start()
+            raise
+        if not started:  # this process runs the job already: it keeps its own claim
+            claim.release()
 
     def _claim(self, token: str, session_id: str, *, filename: str, media_type: str | None = None) -> Claim:
         """The session's upload claim, or the V1 400 when media is (being) uploaded by anyone."""
@@ -503,10 +505,40 @@ class Translator:
             raise refuse(400, ALREADY_UPLOADED)
         return claim
 
+    def _open(self, token: str, session_id: str) -> SessionRecord | None:
+        """The caller's record of the session, or ``None`` when the store does not know it.
+
+        A session the store knows under another token is refused as V1 refuses it: 404 for a valid
+        token of another account, 401 for a token that is not valid at all (see :meth:`_refuse_foreign`).
+        """
+        try:
+            return self.sessions.open(token, session_id)
+        except SessionNotOwnedError:
+            raise self._refuse_foreign(token, session_id) from None
+
+    def _refuse_foreign(self, token: str, session_id: str) -> ScriptixError:
+        """The refusal for another token's session, decided by upstream with the caller's token.
+
+        The store cannot tell a token of another account (V1: 404) from one that is not valid at
+        all (V1: 401); upstream can. So on this path only, the shim asks upstream once for the
+        session (a ``GET``, which changes nothing) and passes on what upstream says to this token:
+        its 401 (or any error it answers, as for a session the store does not know, so an invalid
+        token learns nothing of which sessions the store holds). A 404, or a session upstream
+        shows to this token (another key of the same account), is the V1 404: the session was
+        created through the shim with another token, whose key seals its options.
+        """
+        try:
+            self.v3.with_token(token).get_session(session_id)
+        except NotFoundError:
+            pass
+        except ScriptixError as exc:
+            return exc
+        except ValueError:  # a session object that does not parse: upstream accepted the token
+            pass
+        return _not_found()
+
     def _owned_session(self, token: str, session_id: str) -> SessionRecord:
-        record = self.sessions.open(token, session_id)
-        if record is False:
-            raise _not_found()
+        record = self._open(token, session_id)
         if record is not None:
             return record
         # Created elsewhere (before the shim, or by another tool): ask upstream with the caller's token.
@@ -518,8 +550,11 @@ class Translator:
             raise refuse(400, "Invalid language: the session has no language; create it through the shim")
         # Adopted, never replaced: another process may have adopted it just now and hold its claim.
         self.sessions.adopt(token, session_id, {"language": session.language})
-        adopted = self.sessions.open(token, session_id)
-        if not adopted:
+        try:
+            adopted = self.sessions.open(token, session_id)
+        except SessionNotOwnedError:  # adopted meanwhile by another token; upstream just accepted this one
+            raise _not_found() from None
+        if adopted is None:  # deleted meanwhile
             raise _not_found()
         return adopted
 

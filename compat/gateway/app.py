@@ -88,7 +88,7 @@ class GatewayApp:
     def close(self) -> None:
         """Close the connection pools (and the store, when this app opened it)."""
         self.proxy.close()
-        self.translator.fetcher.session.close()
+        self.translator.close()
         self.v3.close()
         if self._own_store:
             self.v3.store.close()

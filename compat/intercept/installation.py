@@ -36,8 +36,8 @@ class Installation:
 
     def close(self) -> None:
         """Close the connection pools (a transfer still running reopens what it needs)."""
+        self.translator.close()
         self.v3.close()
-        self.translator.fetcher.session.close()
 
     def serve(self, request: requests.PreparedRequest, connection: HTTPAdapter) -> requests.Response | None:
         """The answer to ``request`` if it is a V1 call to the legacy URL; ``None`` to let it pass."""

@@ -116,7 +116,8 @@ class V3Client:
         return Transcript.model_validate(unwrap(self._json("GET", self._session_url(session_id) + "/result")))
 
     def delete_session(self, session_id: str) -> dict[str, Any]:
-        """``DELETE /api/v3/speech-to-text/session/{id}``; also cancels this client's upload for it.
+        """``DELETE /api/v3/speech-to-text/session/{id}``; also cancels this client's upload for it
+        (one started without ``cancel=``, see :meth:`upload`).
 
         When an earlier attempt went unanswered (a timeout, a dropped connection) and the retry hears
         400 "already removed", that 400 is this call's own success: it answers as deleted.
@@ -154,8 +155,12 @@ class V3Client:
         ``metadata`` becomes ``Upload-Metadata`` (booleans as ``"true"``/``"false"``);
         ``language`` and ``document_type`` are required by Scriptix. ``on_progress(done, total)``
         is called as bytes go out and never goes back (``total`` is 0 while the length is not
-        known). Set ``cancel`` (or call :meth:`cancel_upload`) to stop and terminate the upload
-        on the server.
+        known).
+
+        Set ``cancel`` to stop the upload and terminate it on the server: a caller that passes its
+        own event owns the upload's cancellation. Without one, an upload bound to a session
+        (``metadata["session_id"]``) is booked under that id, and :meth:`cancel_upload` or
+        :meth:`delete_session` of this client (or of a :meth:`with_token` view) stops it.
 
         How the bytes are read:
 
@@ -198,8 +203,8 @@ class V3Client:
         if resume_key is not None and (not isinstance(resume_key, str) or not resume_key):
             raise InvalidRequestError("resume_key must be a non-empty string")
         checked = None if receipts is None else [as_receipt(receipt) for receipt in receipts]
-        event = cancel or threading.Event()
-        keys = [k for k in (encoded.get("session_id"),) if k]
+        event = cancel if cancel is not None else threading.Event()
+        keys = [] if cancel is not None else [k for k in (encoded.get("session_id"),) if k]
         with (
             self._registered(keys, event),
             self._open_upload_source(
@@ -290,7 +295,8 @@ class V3Client:
         return DEFER_LENGTH_EXTENSION in capabilities.extensions, capabilities.max_size
 
     def cancel_upload(self, key: str) -> bool:
-        """Cancel this client's upload in flight for a session id; True if there was one."""
+        """Cancel this client's upload in flight for a session id (one started without ``cancel=``);
+        True if there was one."""
         with self._active_lock:
             event = self._active.get(key)
         if event is None:
@@ -299,7 +305,7 @@ class V3Client:
         return True
 
     def is_uploading(self, key: str) -> bool:
-        """Whether this client has an upload in flight for a session id."""
+        """Whether this client has an upload in flight for a session id (one started without ``cancel=``)."""
         with self._active_lock:
             return key in self._active
 

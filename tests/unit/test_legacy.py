@@ -16,7 +16,7 @@ from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from compat import LegacyClient, NotFoundError, ScriptixError, WaitTimeoutError
+from compat import AuthenticationError, LegacyClient, NotFoundError, ScriptixError, WaitTimeoutError
 from compat.media import AddressPolicy, media_filename
 
 TOKEN = "legacy-token"
@@ -182,13 +182,15 @@ def test_another_token_gets_404_and_a_second_delete_gets_the_upstream_400(fake: 
     for call in (
         lambda: stranger.get_result(session_id),
         lambda: stranger.upload(session_id, wav),
+        lambda: stranger.align(session_id, wav, io.BytesIO(b"hello")),
         lambda: stranger.delete(session_id),
     ):
         with pytest.raises(NotFoundError) as caught:
             call()
         assert caught.value.status_code == 404
-        assert "error" in caught.value.body
-    assert len(fake.requests) == before  # refused locally: the shim knows the owner
+        assert caught.value.body == {"error": FOREIGN}
+    # The shim knows the owner: each refusal only asked upstream whether the stranger's token is valid.
+    assert fake.requests[before:] == [("GET", "session", 0)] * 4
     # A stranger with its own store asks upstream, which says 404 too.
     with pytest.raises(NotFoundError):
         legacy(fake, token=OTHER).get_result(session_id)
@@ -197,6 +199,55 @@ def test_another_token_gets_404_and_a_second_delete_gets_the_upstream_400(fake: 
         owner.delete(session_id)
     assert second.value.status_code == 400
     assert second.value.body == {"error": "The transcript is already marked as removed"}
+
+
+FOREIGN = "The requested session was not found, or did not belong to the supplied token"
+
+
+def test_an_invalid_token_on_a_session_the_store_knows_gets_upstreams_401(fake: FakeV3, wav: Path) -> None:
+    owner = legacy(fake)
+    session_id = owner.create_session("en")["result"]["session_id"]
+    fake.rejected_tokens.add("not-a-valid-token")
+    invalid = legacy(fake, token="not-a-valid-token", store=owner.v3.store)
+    before = len(fake.requests)
+    for call in (
+        lambda: invalid.get_result(session_id),
+        lambda: invalid.upload(session_id, wav),
+        lambda: invalid.align(session_id, wav, io.BytesIO(b"hello")),
+        lambda: invalid.delete(session_id),
+    ):
+        with pytest.raises(AuthenticationError) as caught:
+            call()
+        assert (caught.value.status_code, caught.value.body) == (401, {"error": "Unauthorized"})
+    # One GET of the session each (nothing deleted, nothing uploaded); the same 401 as for a session
+    # the store does not know, so the answer tells an invalid token nothing about the store.
+    assert fake.requests[before:] == [("GET", "session", 0)] * 4
+    with pytest.raises(AuthenticationError):
+        invalid.get_result("0123456789abcdef")
+    assert owner.get_result(session_id)["result"]["status"] == "new"  # untouched
+
+
+def test_a_session_adopted_meanwhile_by_another_token_is_a_404(
+    fake: FakeV3, wav: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compat import V3Client
+
+    # Made outside the shim, visible upstream to both tokens (say two keys of one account).
+    created = V3Client(api_key=TOKEN, base_url=fake.base_url, store=":memory:").create_session(language="en")
+    fake.sessions[created.session_id].token = OTHER
+    late = legacy(fake, token=OTHER)
+    book = late.translator.sessions
+    adopt = book.adopt
+
+    def adopted_by_someone_else_first(token: str, session_id: str, options: dict[str, Any]) -> bool:
+        adopt(TOKEN, session_id, options)  # another process, another token, a moment earlier
+        return adopt(token, session_id, options)
+
+    monkeypatch.setattr(book, "adopt", adopted_by_someone_else_first)
+    with pytest.raises(NotFoundError) as caught:
+        late.upload(created.session_id, wav)
+    assert caught.value.body == {"error": FOREIGN}
+    assert fake.count("POST", "tus-create") == 0
 
 
 # Malformed calls ----------------------------------------------------------------------------
