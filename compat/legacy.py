@@ -14,9 +14,9 @@ from typing_extensions import Unpack
 
 from compat.config import Settings
 from compat.errors import AuthenticationError, ConfigurationError, WaitTimeoutError
+from compat.hooks import caller_site, on_legacy_call
 from compat.options import OptionOverrides, resolve_options
-from compat.staging.notice import notice
-from compat.staging.verify import Difference, shadow_compare
+from compat.shadow import Difference, shadow_compare
 from compat.translate import Translator
 from compat.v3.client import V3Client
 from compat.v3.source import FileInput
@@ -25,6 +25,7 @@ from compat.v3.tus import ProgressCallback
 __all__ = ["LegacyClient", "WaitTimeoutError"]
 
 FINAL_STATUSES = frozenset({"done", "failed"})
+VIA = "LegacyClient"  # the surface's name in legacy-call reports (compat.hooks)
 NO_TOKEN = "Unauthorized: no API token: pass api_key= to LegacyClient or set SCRIPTIX_API_KEY"
 
 
@@ -95,7 +96,8 @@ class LegacyClient:
         """V1 ``POST /api/v3/speech-to-text/session``: ``language`` plus any V1 body field
         (``webhook_url``, ``webhook_method``, ``webhook_headers``, ``keep_source``, ``media_source``,
         ``punctuation``, ``multichannel``, ``document``, ``meta_data``)."""
-        notice("media_source" if v1_fields.get("media_source") is not None else "create_session", via="LegacyClient")
+        operation = "media_source" if v1_fields.get("media_source") is not None else "create_session"
+        on_legacy_call(operation, caller_site(), VIA)
         return self.translator.create_session(self._token, {"language": language, **v1_fields})
 
     def upload(
@@ -112,7 +114,7 @@ class LegacyClient:
         ``filename`` is V1's ``x-filename`` (default: the file's name); ``content_type`` must be
         ``audio/*`` or ``video/*`` (default: guessed from the name).
         """
-        notice("upload", via="LegacyClient")
+        on_legacy_call("upload", caller_site(), VIA)
         name = filename or _name_of(file)
         kind = content_type or _guess_type(name)
         return self.translator.upload(
@@ -129,7 +131,7 @@ class LegacyClient:
         content_type: str | None = None,
     ) -> dict[str, Any]:
         """V1 ``POST …/session/{id}/align``: media plus its known-good transcript."""
-        notice("align", via="LegacyClient")
+        on_legacy_call("align", caller_site(), VIA)
         name = media_filename or _name_of(media)
         return self.translator.align(
             self._token,
@@ -143,7 +145,7 @@ class LegacyClient:
 
     def get_result(self, session_id: str) -> dict[str, Any]:
         """V1 ``GET …/session/{id}/result``; ``result.status`` is ``"done"`` when finished."""
-        notice("get_result", via="LegacyClient")
+        on_legacy_call("get_result", caller_site(), VIA)
         token = self._token
         answer = self.translator.get_result(token, session_id)
         if self.shadow_base_url and random.random() < self.shadow_rate:
@@ -154,7 +156,7 @@ class LegacyClient:
 
     def delete(self, session_id: str) -> dict[str, Any]:
         """V1 ``DELETE …/session/{id}``; also stops this client's upload for it, if any."""
-        notice("delete", via="LegacyClient")
+        on_legacy_call("delete", caller_site(), VIA)
         return self.translator.delete(self._token, session_id)
 
     def wait(self, session_id: str, timeout: float = 3600.0, poll_interval: float = 5.0) -> dict[str, Any]:

@@ -6,8 +6,11 @@ multicast, reserved and unspecified addresses are refused, in any spelling (deci
 IPv4-mapped IPv6). The same check runs again on the socket actually connected, so a DNS answer
 that changes between the check and the connection (rebinding) is caught, and again on every
 redirect. Every redirect target first gets the very check of form the original URL got
-(:func:`compat.v1.validation.check_url`): a bad port or host is a V1 422, never a ``ValueError``.
-``allow_private_media=True`` lifts the address rule for local testing.
+(:func:`compat.urls.is_http_url`): a bad port or host is a :class:`MediaURLError`, never a
+``ValueError``. ``allow_private_media=True`` lifts the address rule for local testing.
+
+Every refusal is a :class:`MediaError` whose message says what is wrong and whose ``status`` is the
+HTTP status that fits; the translator turns it into the V1 answer the caller sees.
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from compat.errors import APIStatusError
-from compat.v1.validation import check_url, refuse
+from compat.urls import is_http_url
 
-__all__ = ["AddressPolicy", "MediaDownload", "MediaFetcher", "media_filename"]
+__all__ = [
+    "AddressPolicy",
+    "MediaAddressError",
+    "MediaContentError",
+    "MediaDownload",
+    "MediaDownloadError",
+    "MediaError",
+    "MediaFetcher",
+    "MediaURLError",
+    "media_filename",
+]
 
 MAX_REDIRECTS = 5
 REDIRECT_TARGET = "media_source redirect target"
@@ -54,6 +66,41 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     if any(ip in network for network in _IPV4_IN_LOW_BITS):
         found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return found
+
+
+class MediaError(Exception):
+    """``media_source`` cannot be used; the message says why, ``status`` is the HTTP status that fits."""
+
+    status = 400
+
+
+class MediaURLError(MediaError):
+    """Not a well-formed http(s) URL with a host (the URL itself, or a redirect's target)."""
+
+    status = 422
+
+
+class MediaAddressError(MediaError):
+    """The host resolves to (or the connection reached) an address the policy does not permit."""
+
+    status = 422
+
+    def __init__(self) -> None:
+        super().__init__(
+            "media_source must be a public http(s) URL; loopback, private, link-local and metadata addresses "
+            "are refused (allow_private_media=True lifts this for local testing)"
+        )
+
+
+class MediaDownloadError(MediaError):
+    """The download failed: no such host, no connection or answer, an error status, too large, too
+    many redirects."""
+
+
+class MediaContentError(MediaError):
+    """The URL answered something that is not audio or video (an HTML page, JSON)."""
+
+    status = 415
 
 
 class MediaRefused(Exception):
@@ -87,18 +134,10 @@ class AddressPolicy:
         try:
             answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError):
-            raise refuse(400, f"Invalid data: media_source host {host!r} cannot be resolved") from None
+            raise MediaDownloadError(f"media_source host {host!r} cannot be resolved") from None
         for *_, sockaddr in answers:
             if not self.permits(str(sockaddr[0])):
-                raise _refused_address()
-
-
-def _refused_address() -> APIStatusError:
-    return refuse(
-        422,
-        "Body Invalid: media_source must be a public http(s) URL; loopback, private, link-local and "
-        "metadata addresses are refused (allow_private_media=True lifts this for local testing)",
-    )
+                raise MediaAddressError()
 
 
 def _guarded_adapter(current_policy: Callable[[], AddressPolicy]) -> HTTPAdapter:
@@ -168,7 +207,7 @@ class _CappedStream:
         data = self._raw.read(size if size and size > 0 else 1 << 20)
         self.read_bytes += len(data)
         if self.read_bytes > self._cap:
-            raise refuse(400, f"Invalid data: media_source is larger than {self._cap} bytes")
+            raise MediaDownloadError(f"media_source is larger than {self._cap} bytes")
         return data
 
     def readable(self) -> bool:
@@ -203,10 +242,11 @@ class MediaFetcher:
     def check(self, url: str, *, where: str = "media_source") -> None:
         """Refuse a URL that is not a valid http(s) URL or whose resolved host is not allowed.
 
-        The form is checked by :func:`~compat.v1.validation.check_url`, the very check the V1 body's
+        The form is checked by :func:`~compat.urls.is_http_url`, the very check the V1 body's
         ``media_source`` gets; ``where`` names the URL in the refusal. No connection is made.
         """
-        check_url(url, where)
+        if not is_http_url(url):
+            raise MediaURLError(f"'{where}' must be an http(s) URL")
         parts = urlsplit(url)
         self.policy.check_host(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
 
@@ -218,13 +258,13 @@ class MediaFetcher:
             try:
                 response = self.session.get(current, stream=True, timeout=self.timeout, allow_redirects=False)
             except MediaRefused:
-                raise _refused_address() from None
+                raise MediaAddressError() from None
             except requests.ConnectionError as exc:
                 if _caused_by_refusal(exc):
-                    raise _refused_address() from None
-                raise refuse(400, "Invalid data: media_source could not be downloaded (connection failed)") from None
+                    raise MediaAddressError() from None
+                raise MediaDownloadError("media_source could not be downloaded (connection failed)") from None
             except requests.RequestException:
-                raise refuse(400, "Invalid data: media_source could not be downloaded (no answer)") from None
+                raise MediaDownloadError("media_source could not be downloaded (no answer)") from None
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 response.close()
@@ -232,14 +272,14 @@ class MediaFetcher:
                 continue
             if response.status_code != 200:
                 response.close()
-                raise refuse(400, f"Invalid data: media_source answered HTTP {response.status_code}")
+                raise MediaDownloadError(f"media_source answered HTTP {response.status_code}")
             size = _content_length(response)
             if size is not None and size > self.max_bytes:
                 response.close()
-                raise refuse(400, f"Invalid data: media_source is larger than {self.max_bytes} bytes")
+                raise MediaDownloadError(f"media_source is larger than {self.max_bytes} bytes")
             try:
                 filetype = _filetype(response, current)
-            except APIStatusError:
+            except MediaError:
                 response.close()
                 raise
             response.raw.decode_content = True
@@ -251,7 +291,7 @@ class MediaFetcher:
                 filename=media_filename(url),
                 response=response,
             )
-        raise refuse(400, f"Invalid data: media_source redirected more than {MAX_REDIRECTS} times")
+        raise MediaDownloadError(f"media_source redirected more than {MAX_REDIRECTS} times")
 
 
 def _redirect_target(current: str, location: str) -> str:
@@ -291,6 +331,6 @@ def _filetype(response: requests.Response, url: str) -> str:
     if declared.startswith(("audio/", "video/")):
         return declared
     if declared not in GENERIC_TYPES:
-        raise refuse(415, f"Content Invalid: media_source answered {declared}, not audio or video")
+        raise MediaContentError(f"media_source answered {declared}, not audio or video")
     guessed, _ = mimetypes.guess_type(unquote(urlsplit(url).path))
     return guessed if guessed and guessed.startswith(("audio/", "video/")) else "application/octet-stream"

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from compat.errors import NotFoundError, ScriptixError, UploadCancelledError
-from compat.media import AddressPolicy, MediaDownload, MediaFetcher, media_filename
+from compat.errors import APIStatusError, NotFoundError, ScriptixError, UploadCancelledError
+from compat.media import AddressPolicy, MediaDownload, MediaError, MediaFetcher, media_filename
 from compat.options import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Options
 from compat.sessions import Claim, SessionBook, SessionNotOwnedError, SessionRecord, TransferState
 from compat.store import StoreError
@@ -39,6 +39,7 @@ __all__ = [
     "AlignStrategy",
     "MediaSourceMode",
     "Translator",
+    "media_refusal",
     "normalise_status",
     "tus_metadata",
 ]
@@ -55,6 +56,8 @@ STATUS_TO_V1: dict[str, str] = {
     "error": "failed",
 }
 ALREADY_UPLOADED = "Invalid data: media was already uploaded for this session"
+# The words V1's error tables put before a refusal, by status.
+V1_REFUSAL_WORDS = {400: "Invalid data", 415: "Content Invalid", 422: "Body Invalid"}
 
 
 def normalise_status(status: Any) -> Any:
@@ -150,9 +153,10 @@ class Translator:
         )
         download: MediaDownload | None = None
         if request.media_source is not None:
-            self.fetcher.check(request.media_source)
-            if self.options.media_source_mode == "sync":
-                download = self.fetcher.open(request.media_source)
+            with _media_refusals():
+                self.fetcher.check(request.media_source)
+                if self.options.media_source_mode == "sync":
+                    download = self.fetcher.open(request.media_source)
         v3 = self.v3.with_token(token)
         try:
             created = v3.create_session(**request.upstream_body())
@@ -180,7 +184,7 @@ class Translator:
                 download.close()
             raise
         if download is not None:
-            with self.transfers.track(session_id, "media_source") as transfer:
+            with _media_refusals(), self.transfers.track(session_id, "media_source") as transfer:
                 return self._transfer_media(token, session_id, options, download, claim, transfer)
         self._start_background(token, session_id, options, request.media_source, claim)
         return envelope(
@@ -232,7 +236,8 @@ class Translator:
     ) -> None:
         outcome: dict[str, Any] = {}  # how the claim ends if the transfer did not end it
         try:
-            self._transfer_media(token, session_id, options, self.fetcher.open(url), claim, transfer)
+            with _media_refusals():
+                self._transfer_media(token, session_id, options, self.fetcher.open(url), claim, transfer)
         except UploadCancelledError:
             pass
         except ScriptixError as exc:
@@ -568,6 +573,20 @@ def v1_result(transcript: Transcript, session_id: str) -> dict[str, Any]:
     if raw.get("results") is None:
         raw.pop("results", None)
     return envelope(raw)
+
+
+def media_refusal(exc: MediaError) -> APIStatusError:
+    """A ``media_source`` problem (:mod:`compat.media`) as the V1 refusal a caller sees: its status, V1's words."""
+    return refuse(exc.status, f"{V1_REFUSAL_WORDS.get(exc.status, 'Invalid data')}: {exc}")
+
+
+@contextmanager
+def _media_refusals() -> Iterator[None]:
+    """Inside the block, a :class:`~compat.media.MediaError` is raised as its V1 refusal."""
+    try:
+        yield
+    except MediaError as exc:
+        raise media_refusal(exc) from exc
 
 
 def _refuse_empty(file: FileInput, message: str) -> FileInput:

@@ -2,7 +2,7 @@
 
 Point a legacy integration's base URL at the gateway and change nothing else. V1 calls (create a
 session, PUT the media, ``/align``, ``GET …/result``, ``DELETE …/{id}``) are served by the one
-translator (:mod:`compat.v1.routes`), with each caller's own token; every other path is proxied to
+translator (:mod:`compat.frontdoor.batch_v1`), with each caller's own token; every other path is proxied to
 the upstream unchanged. The gateway holds no token of its own.
 
 Public names:

@@ -4,9 +4,9 @@ One :class:`GatewayApp` holds one :class:`~compat.V3Client` (no token of its own
 :class:`~compat.translate.Translator` and one :class:`~compat.gateway.proxy.Proxy`. For each request:
 
 * ``/_gateway/health`` is answered here (never proxied);
-* a V1 call (as :func:`compat.v1.routes.match` sees it, on the raw path, or on the path with its
+* a V1 call (as :func:`compat.frontdoor.batch_v1.match` sees it, on the raw path, or on the path with its
   percent-escapes, repeated slashes and dot segments resolved, so no spelling slips a V1 call past
-  the translator) is served by :func:`compat.v1.routes.dispatch` with the caller's own token; a
+  the translator) is served by :func:`compat.frontdoor.batch_v1.dispatch` with the caller's own token; a
   refusal or an upstream error is its V1 status and JSON; no answer from the upstream is 502
   (504 for a timeout);
 * anything else is proxied unchanged.
@@ -30,14 +30,15 @@ from typing_extensions import Unpack
 from compat._version import __version__
 from compat.config import Settings
 from compat.errors import APITimeoutError, ScriptixError, UploadCancelledError
+from compat.frontdoor.batch_v1 import dispatch, match, prepare
+from compat.frontdoor.http import V1Request, token_of
 from compat.gateway.http import LimitedInput, Reply, error_reply, json_reply, request_target, wsgi_headers
 from compat.gateway.proxy import Proxy
+from compat.hooks import on_legacy_call, remote_site
 from compat.media import AddressPolicy
 from compat.options import OptionOverrides, resolve_options
 from compat.redact import REDACTED, install_log_filter, redact
-from compat.staging import usage
 from compat.translate import Translator
-from compat.v1.routes import V1Request, dispatch, match, prepare, token_of
 from compat.v3.client import V3Client
 
 __all__ = ["ACCESS_LOGGER", "DEFAULT_WORKERS", "HEALTH_PATH", "GatewayApp", "make_app", "v1_path"]
@@ -130,7 +131,7 @@ class GatewayApp:
 
     def _v1(self, environ: dict[str, Any], method: str, path: str, headers: dict[str, str]) -> Reply:
         call = prepare(V1Request(method, path, headers, _input(environ)))  # a create body is parsed here, once
-        usage.record_client(call.staging_name, str(environ.get("REMOTE_ADDR") or "-"))
+        on_legacy_call(call.staging_name, remote_site(str(environ.get("REMOTE_ADDR") or "-")), "gateway")
         try:
             answer = dispatch(self.translator, call)
         except UploadCancelledError:

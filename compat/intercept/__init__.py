@@ -8,7 +8,7 @@
 >>> handle.uninstall()                                                   # doctest: +SKIP
 
 What is intercepted: the five V1 calls (create session, PUT upload, ``/align``, ``GET …/result``,
-``DELETE …/{id}``, as matched by :func:`compat.v1.routes.match`) sent to ``legacy_base_url``
+``DELETE …/{id}``, as matched by :func:`compat.frontdoor.batch_v1.match`) sent to ``legacy_base_url``
 (scheme, host, port and path prefix must match). They are answered by the one
 :class:`~compat.translate.Translator` with a real :class:`requests.Response`; a V1 refusal or an
 upstream error is a response with that status and the V1 error JSON (``raise_for_status()`` raises as
@@ -51,7 +51,7 @@ and the shim's wrapper becomes a pass-through.
 Bodies: a PUT body given as bytes, a file or a generator/iterator is streamed into the TUS upload
 (an iterator is read block by block; what cannot seek is spooled to a temporary file by the
 uploader, never held whole in memory). ``/align`` bodies are parsed by Werkzeug's streaming form
-parser (parts larger than 500 KB are spooled to temporary files), via :mod:`compat.v1.routes`.
+parser (parts larger than 500 KB are spooled to temporary files), via :mod:`compat.frontdoor.batch_v1`.
 
 Each installation builds one :class:`~compat.V3Client` and one translator from its options (those
 of :class:`compat.LegacyClient` without ``api_key``: the token comes from each intercepted

@@ -8,12 +8,13 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from compat.errors import ScriptixError
+from compat.frontdoor import batch_v1
+from compat.frontdoor.http import V1Request
+from compat.hooks import caller_site, on_legacy_call
 from compat.intercept.bodies import stream_of
 from compat.intercept.options import InterceptOptions
 from compat.intercept.responses import no_answer, response_to
-from compat.staging.notice import notice
 from compat.translate import Translator
-from compat.v1 import routes
 from compat.v3.client import V3Client
 
 __all__ = ["Installation"]
@@ -45,14 +46,15 @@ class Installation:
         if path is None:
             return None
         method = (request.method or "").upper()
-        found = routes.match(method, path)
+        found = batch_v1.match(method, path)
         if found is None:
             return None
-        call = routes.prepare(routes.V1Request(method, path, request.headers, stream_of(request.body)))
-        notice(call.staging_name, via=self.via)  # strict mode raises LegacyCallError here, before anything is sent
+        call = batch_v1.prepare(V1Request(method, path, request.headers, stream_of(request.body)))
+        # strict mode raises LegacyCallError here, before anything is sent
+        on_legacy_call(call.staging_name, caller_site(), self.via)
         log.debug("serving V1 %s %s", method, path)
         try:
-            answer = routes.dispatch(self.translator, call)
+            answer = batch_v1.dispatch(self.translator, call)
         except ScriptixError as exc:  # dispatch raises only when no upstream answer came
             raise no_answer(exc, request) from exc
         return response_to(request, answer, connection)

@@ -12,14 +12,12 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
 from compat.errors import APITimeoutError, ScriptixError
-from compat.v1 import routes
+from compat.frontdoor.http import V1Answer
 
 __all__ = ["no_answer", "response_to"]
 
 
-def response_to(
-    request: requests.PreparedRequest, answer: routes.V1Answer, connection: HTTPAdapter
-) -> requests.Response:
+def response_to(request: requests.PreparedRequest, answer: V1Answer, connection: HTTPAdapter) -> requests.Response:
     """A ``requests.Response`` as ``HTTPAdapter.build_response`` makes one from a server's answer."""
     payload = answer.content()
     headers = {**answer.headers, "Content-Length": str(len(payload))}

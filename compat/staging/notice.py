@@ -1,111 +1,84 @@
-"""What happens at every legacy call: find the caller's line, check strict mode, record, warn.
+"""The staging toolkit's observer of legacy calls: strict mode, the usage report, the warning.
 
-``notice(operation)`` is called by ``LegacyClient`` and by the ``requests`` interceptor for each V1
-call they serve. The call site is the first frame outside ``compat``, ``requests`` and ``urllib3``:
-the line in *your* code that made the legacy call.
+``import compat`` registers :func:`observe` with :mod:`compat.hooks`; ``LegacyClient``, the
+``requests`` interceptor and the gateway report each V1 call they serve through that hook, with the
+call site (the first frame outside ``compat``, ``requests`` and ``urllib3``: the line in *your*
+code that made the legacy call) or, for the gateway, the client's address.
 
 Environment:
 
 * ``SCRIPTIX_COMPAT_WARN=once|always|off`` — ``once`` (default): one :class:`LegacyV1Warning` per
   call site, Python's usual rule; ``always``: every call; ``off``: none.
 * ``SCRIPTIX_COMPAT_REPORT=path.json`` — record every call site; written at exit (see ``compat.usage``).
-* ``SCRIPTIX_COMPAT_STRICT=baseline.json`` — a call site not in the baseline raises :class:`LegacyCallError`.
+* ``SCRIPTIX_COMPAT_STRICT=baseline.json`` — a call site not in the baseline raises ``LegacyCallError``.
+
+Calls through the gateway are only recorded (with the client's address): strict mode and warnings
+are about the Python code of the process that makes the call.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
-from dataclasses import dataclass
-from types import FrameType
 
-from compat.config import StagingSettings
-from compat.errors import LegacyCallError
+from compat.hooks import CallSite
 from compat.staging.operations import replacement_for
 
-__all__ = ["CallSite", "LegacyCallError", "LegacyV1Warning", "caller_site", "notice"]
-
-_INTERNAL_PREFIXES = ("compat.", "requests.", "urllib3.", "http.client", "tusclient.", "werkzeug.")
-_INTERNAL_MODULES = frozenset({"compat", "requests", "urllib3", "threading", "contextlib", "functools"})
+__all__ = ["LegacyV1Warning", "observe", "warn_mode"]
 
 
 class LegacyV1Warning(DeprecationWarning):
     """A Batch API V1 call was served by the shim; the message names its V3 replacement."""
 
 
-@dataclass(frozen=True)
-class CallSite:
-    """Where a legacy call came from."""
-
-    file: str
-    line: int
-    function: str
-    module: str
-
-
-def _is_internal(module: str) -> bool:
-    return module in _INTERNAL_MODULES or module.startswith(_INTERNAL_PREFIXES)
-
-
-def caller_site(start: FrameType | None = None) -> tuple[CallSite, FrameType | None]:
-    """The first frame outside the shim and the HTTP libraries, and that frame."""
-    frame: FrameType | None = start or sys._getframe(1)
-    while frame is not None:
-        module = str(frame.f_globals.get("__name__", ""))
-        if not _is_internal(module):
-            site = CallSite(
-                file=_display_path(frame.f_code.co_filename),
-                line=frame.f_lineno,
-                function=frame.f_code.co_name,
-                module=module,
-            )
-            return site, frame
-        frame = frame.f_back
-    return CallSite("<unknown>", 0, "<unknown>", ""), None
-
-
-def _display_path(filename: str) -> str:
-    """A path relative to the working directory when it lies inside it (so reports travel), else absolute."""
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:
-        return filename
-    return filename if relative.startswith("..") else relative
-
-
 def warn_mode() -> str:
+    """``SCRIPTIX_COMPAT_WARN``: ``once``, ``always`` or ``off``."""
+    from compat.config import StagingSettings  # pydantic: loaded at the first legacy call, not by import compat
+
     return StagingSettings.resolve().warn
 
 
-def notice(operation: str, *, via: str) -> CallSite:
-    """Serve the staging rules for one legacy call; raises :class:`LegacyCallError` in strict mode."""
+def observe(operation: str, site: CallSite, via: str) -> None:
+    """Serve the staging rules for one legacy call; raises ``LegacyCallError`` in strict mode.
+
+    The :data:`compat.hooks.Observer` the staging toolkit registers.
+    """
+    # Loaded at the first legacy call rather than with ``import compat``: they need pydantic and
+    # requests (compat.config, compat.errors), which ``scriptix-compat --help`` should not pay for.
+    from compat.errors import LegacyCallError
     from compat.staging import strict, usage
 
-    site, frame = caller_site(sys._getframe(1))
+    if site.client:
+        usage.record(operation, site)
+        return
     baseline = strict.active_baseline()
     if baseline is not None and not baseline.allows(operation, site):
         raise LegacyCallError(operation, site, baseline.path, replacement=replacement_for(operation))
     usage.record(operation, site)
+    _warn(operation, site, via)
+
+
+def _warn(operation: str, site: CallSite, via: str) -> None:
     mode = warn_mode()
-    if mode != "off" and frame is not None:
-        message = (
-            f"Scriptix Batch API V1 call {operation} (via {via}) is served by scriptix-compat on V3; "
-            f"replace with {replacement_for(operation)}"
-        )
-        # "once": Python's per-site registry of the caller's module; "always": a fresh one each call.
-        registry = {} if mode == "always" else frame.f_globals.setdefault("__warningregistry__", {})
-        warnings.warn_explicit(
-            message,
-            LegacyV1Warning,
-            frame.f_code.co_filename,
-            frame.f_lineno,
-            module=site.module,
-            registry=registry,
-            # No module_globals: with them, linecache asks the module's loader for its source, and a
-            # module run with ``python -m`` (``__name__ == "__main__"``) makes that loader raise.
-        )
-    return site
+    frame = site.frame
+    if mode == "off" or frame is None:
+        return
+    message = (
+        f"Scriptix Batch API V1 call {operation} (via {via}) is served by scriptix-compat on V3; "
+        f"replace with {replacement_for(operation)}"
+    )
+    # "once": Python's per-site registry of the caller's module; "always": a fresh one each call.
+    registry = {} if mode == "always" else frame.f_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(
+        message,
+        LegacyV1Warning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=site.module,
+        registry=registry,
+        # No module_globals: with them, linecache asks the module's loader for its source, and a
+        # module run with ``python -m`` (``__name__ == "__main__"``) makes that loader raise.
+    )
 
 
 # The interpreter's own filters that match a DeprecationWarning, in their order (see the warnings docs,

@@ -3,7 +3,7 @@
 ``SCRIPTIX_COMPAT_STRICT=baseline.json`` names a baseline — any usage report (``{"calls": [...]}``)
 will do, so copying today's report freezes today's debt. A legacy call is allowed when the baseline
 has the same operation in the same file, at the same line or in the same function (so editing
-code above a known call does not break the build); anything else raises ``LegacyCallError``.
+code above a known call does not break the build); anything else raises :class:`compat.LegacyCallError`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from compat.config import StagingSettings
 from compat.errors import ConfigurationError
-from compat.staging.notice import CallSite
+from compat.hooks import CallSite
 
 __all__ = ["Baseline", "active_baseline", "load_baseline"]
 

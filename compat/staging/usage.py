@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from compat.config import StagingSettings
-from compat.staging.notice import CallSite
+from compat.hooks import CallSite, remote_site
 from compat.staging.operations import replacement_for
 
 __all__ = ["merge_into", "pending", "record", "record_client", "report"]
@@ -72,13 +72,12 @@ def _add(key: Key) -> None:
 def record(operation: str, site: CallSite) -> None:
     """Count one legacy call from ``site`` (only when a report is asked for)."""
     if StagingSettings.resolve().report or _explicit.is_set():
-        _add((operation, site.file, site.line, site.function, ""))
+        _add((operation, site.file, site.line, site.function, site.client))
 
 
 def record_client(operation: str, client: str) -> None:
     """Count one legacy call that came through the gateway from ``client``."""
-    if StagingSettings.resolve().report or _explicit.is_set():
-        _add((operation, f"gateway:{client}", 0, "", client))
+    record(operation, remote_site(client))
 
 
 _explicit = threading.Event()

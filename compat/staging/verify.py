@@ -9,16 +9,14 @@ malformed JSON, an unknown language, an unknown session, a second delete, a resu
 delete), so errors and deletes are compared as well as the result. A recorded V1 result (a JSON
 file) can stand in for the V1 side; only the result is compared then.
 
-``shadow`` compares, for a sample of real ``get_result`` calls, the shim's answer with the same
-result fetched straight from a V1 service, and reports mismatches without changing what the
-caller gets. Only reads are shadowed: shadowing an upload would transcribe (and bill) twice.
+The normalising and diffing live in :mod:`compat.shadow` (``LegacyClient``'s shadow comparisons use
+them too); they are re-exported here. Only reads are shadowed: shadowing an upload would
+transcribe (and bill) twice.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from compat.shadow import SESSION, Difference, diff, normalise, shadow_compare
 
 __all__ = [
     "CHECKS",
@@ -40,11 +40,6 @@ __all__ = [
     "verify",
 ]
 
-log = logging.getLogger("compat.verify")
-
-# Fields that differ between two runs of the same media by nature, not by translation.
-VOLATILE = frozenset({"session_id", "media_url", "created_at", "started_at", "finished_at", "id"})
-SESSION = "/api/v3/speech-to-text/session"
 # Where the shim's side sends its V1 calls: a mounted session serves them; ``.invalid`` never resolves,
 # so a request the shim does not serve fails here instead of reaching the network.
 SHIM_LEGACY_URL = "http://scriptix-compat-verify.invalid"
@@ -62,18 +57,6 @@ CHECKS = (
     "result after the delete",
 )
 """The answers compared besides the result, in the order the flow makes them."""
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One field that differs: its JSON path, the V1 value and the shim's value."""
-
-    path: str
-    v1: Any
-    shim: Any
-
-    def __str__(self) -> str:
-        return f"{self.path}: V1 {json.dumps(self.v1)} != shim {json.dumps(self.shim)}"
 
 
 @dataclass
@@ -111,46 +94,6 @@ class VerifyReport:
             "shim": self.shim,
             "checks": self.checks,
         }
-
-
-def normalise(result: dict[str, Any]) -> dict[str, Any]:
-    """A V1 result without what legitimately differs between runs (ids, URLs, timestamps)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if k not in VOLATILE}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    cleaned = clean(result)
-    return cleaned if isinstance(cleaned, dict) else {}
-
-
-def diff(v1: Any, shim: Any, *, tolerance: float = 1e-3, path: str = "$") -> list[Difference]:
-    """Field-by-field differences; numbers equal within ``tolerance`` (absolute) count as equal."""
-    if isinstance(v1, bool) or isinstance(shim, bool):
-        return [] if v1 is shim else [Difference(path, v1, shim)]
-    if isinstance(v1, int | float) and isinstance(shim, int | float):
-        return [] if math.isclose(v1, shim, abs_tol=tolerance, rel_tol=0) else [Difference(path, v1, shim)]
-    if isinstance(v1, dict) and isinstance(shim, dict):
-        found: list[Difference] = []
-        for key in sorted(set(v1) | set(shim)):
-            if key not in v1:
-                found.append(Difference(f"{path}.{key}", None, shim[key]))
-            elif key not in shim:
-                found.append(Difference(f"{path}.{key}", v1[key], None))
-            else:
-                found += diff(v1[key], shim[key], tolerance=tolerance, path=f"{path}.{key}")
-        return found
-    if isinstance(v1, list) and isinstance(shim, list):
-        if len(v1) != len(shim):
-            return [Difference(f"{path}.length", len(v1), len(shim))]
-        found = []
-        for index, (a, b) in enumerate(zip(v1, shim, strict=True)):
-            found += diff(a, b, tolerance=tolerance, path=f"{path}[{index}]")
-        return found
-    return [] if v1 == shim else [Difference(path, v1, shim)]
 
 
 def _headers(token: str) -> dict[str, str]:
@@ -323,18 +266,3 @@ def verify(
         notes.append(f"also compared {len(CHECKS)} error and delete answers: " + "; ".join(CHECKS))
     return VerifyReport(differences, v1_clean, shim_clean, notes, checks)
 
-
-def shadow_compare(
-    shim_answer: dict[str, Any], session_id: str, token: str, v1_base_url: str, *, tolerance: float = 1e-3
-) -> list[Difference]:
-    """Fetch the same result from a V1 service and diff it with the shim's answer (logged, never raised)."""
-    try:
-        answer = requests.get(f"{v1_base_url}{SESSION}/{session_id}/result", headers=_headers(token), timeout=(5, 30))
-        v1_result = answer.json()
-    except (requests.RequestException, ValueError) as exc:
-        log.warning("shadow call for %s failed: %s", session_id, type(exc).__name__)
-        return []
-    differences = diff(normalise(v1_result), normalise(shim_answer), tolerance=tolerance)
-    for difference in differences:
-        log.warning("shadow mismatch for session %s: %s", session_id, difference)
-    return differences

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from compat import safejson
 from compat.errors import APIStatusError, error_for_status
+from compat.urls import is_http_url
 from compat.v1.models import CreateDocument, CreateSessionRequest
 
 __all__ = [
@@ -47,7 +48,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BOOLEAN_FIELDS = ("keep_source", "punctuation", "multichannel")
 MAX_LANGUAGE = 64
 MAX_FILENAME = 255
-MAX_URL = 2048
 # Host names V1 refused as callback targets, and their subdomains.
 _LOCAL_NAMES = ("localhost", "localdomain")
 
@@ -212,18 +212,11 @@ def _check_header_line(header: Any, where: str) -> None:
 def check_url(value: Any, where: str) -> None:
     """Refuse (422, naming ``where``) anything but a well-formed http(s) URL with a host.
 
-    The one check of a URL's form: ``media_source``, every redirect target of its download and
-    ``webhook_url`` all go through it (a bad port or an unclosed ``[`` is a 422, never a ``ValueError``).
+    The form is :func:`compat.urls.is_http_url`'s, the one check of a URL's form: ``media_source``,
+    every redirect target of its download and ``webhook_url`` all go through it (a bad port or an
+    unclosed ``[`` is a 422, never a ``ValueError``).
     """
-    if not isinstance(value, str) or len(value) > MAX_URL or _CONTROL.search(value) or " " in value:
-        raise refuse(422, f"Body Invalid: '{where}' must be an http(s) URL")
-    try:
-        parts = urlsplit(value)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise refuse(422, f"Body Invalid: '{where}' must be an http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not hostname:
+    if not is_http_url(value):
         raise refuse(422, f"Body Invalid: '{where}' must be an http(s) URL")
 
 

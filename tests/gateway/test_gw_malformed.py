@@ -13,8 +13,8 @@ import requests
 from fake_v3 import FakeV3
 from gateway_helpers import GATEWAY_OPTIONS, OTHER, SESSIONS, TOKEN, raw_http
 
+from compat.frontdoor.http import MAX_JSON_BODY
 from compat.gateway import GatewayServer
-from compat.v1.routes import MAX_JSON_BODY
 
 MAX_BODY = 8 * 1024 * 1024
 AUTH = {"x-zoom-s2t-key": TOKEN}

@@ -33,9 +33,9 @@ from werkzeug import Request, Response
 from werkzeug.test import Client
 
 from compat import ScriptixError, install
+from compat.frontdoor.http import MAX_JSON_BODY
 from compat.gateway import make_app
 from compat.safejson import MAX_DEPTH, nesting
-from compat.v1.routes import MAX_JSON_BODY
 
 # A third of the profile's examples for the tests that send requests (fast run: 50; full: 500).
 SENDING = settings(max_examples=max(20, settings.default.max_examples // 3))

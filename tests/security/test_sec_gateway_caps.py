@@ -22,8 +22,8 @@ import requests
 from fake_v3 import FakeV3
 from sec_helpers import SESSIONS, TOKEN
 
+from compat.frontdoor.http import MAX_JSON_BODY
 from compat.gateway import DEFAULT_MAX_HEADER, GatewayServer
-from compat.v1.routes import MAX_JSON_BODY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 from gateway_helpers import raw_http

@@ -38,7 +38,8 @@ from compat import (
     intercept,
     mount,
 )
-from compat.v1 import routes
+from compat.frontdoor import batch_v1
+from compat.frontdoor.http import V1Answer, V1Request
 
 TOKEN = "legacy-token"
 OTHER = "someone-else"
@@ -210,14 +211,14 @@ def test_when_legacy_url_is_the_upstream_the_shims_own_calls_are_not_intercepted
     fake: FakeV3, wav: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served: list[str] = []
-    dispatch = routes.dispatch
+    dispatch = batch_v1.dispatch
 
-    def spy(translator: Any, call: routes.V1Call | routes.V1Request) -> routes.V1Answer:
-        request = call.request if isinstance(call, routes.V1Call) else call
+    def spy(translator: Any, call: batch_v1.V1Call | V1Request) -> V1Answer:
+        request = call.request if isinstance(call, batch_v1.V1Call) else call
         served.append(f"{request.method} {request.path}")
         return dispatch(translator, call)
 
-    monkeypatch.setattr(routes, "dispatch", spy)
+    monkeypatch.setattr(batch_v1, "dispatch", spy)
     with install(base_url=fake.base_url, legacy_base_url=fake.base_url, **OPTIONS):
         run = transcribe(fake.base_url, TOKEN, wav)
         assert [s.split(" ")[0] for s in served] == ["POST", "PUT", "GET", "GET", "DELETE"]

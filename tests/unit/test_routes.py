@@ -1,4 +1,4 @@
-"""compat.v1.routes: raw V1 HTTP requests to translator calls and back."""
+"""compat.frontdoor.batch_v1 (and .http): raw V1 HTTP requests to translator calls and back."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
 
 from compat import LegacyClient
+from compat.frontdoor.batch_v1 import V1Call, dispatch, match, prepare
+from compat.frontdoor.http import V1Request, header_text, token_of
 from compat.safejson import MAX_DEPTH
-from compat.v1.routes import V1Call, V1Request, dispatch, header_text, match, prepare, token_of
 
 TOKEN = "routes-token"
 SESSIONS = "/api/v3/speech-to-text/session"

@@ -1,47 +1,42 @@
-"""V1 over HTTP: which requests are V1 calls, and how a raw request reaches the translator.
+"""The Batch API V1 front door: which requests are V1 calls, and how one reaches the translator.
 
 Both the ``requests`` interceptor (``compat.install``) and the gateway speak HTTP to legacy
-callers; this module is the one place that turns method + path + headers + body into a
-:class:`~compat.translate.Translator` call and its answer into status + JSON.
+callers; this module is the one place that turns a V1 method + path + headers + body into a
+:class:`~compat.translate.Translator` call and its answer into status + JSON (the request and
+answer types, shared by every generation, are in :mod:`compat.frontdoor.http`).
 
 :func:`prepare` reads a request once: its operation and, for a create, its JSON body, parsed
 here and nowhere else (the staging name of the call, ``media_source`` or ``create_session``,
-comes from that one parse). :func:`dispatch` serves the prepared call. Header values are read as
-the caller meant them (:func:`header_text`): bytes that are valid UTF-8 are UTF-8, else ISO-8859-1.
+comes from that one parse). :func:`dispatch` serves the prepared call.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import math
 import mimetypes
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from compat.errors import ScriptixError
+from compat.frontdoor.http import (
+    V1Answer,
+    V1Request,
+    answer_for,
+    content_length,
+    empty_body,
+    read_json_body,
+    token_of,
+)
 from compat.translate import Translator
 from compat.v1.validation import parse_create_body, refuse, require_token
 
-__all__ = [
-    "MAX_JSON_BODY",
-    "Operation",
-    "V1Answer",
-    "V1Call",
-    "V1Request",
-    "dispatch",
-    "header_text",
-    "match",
-    "prepare",
-    "token_of",
-]
+__all__ = ["SESSION", "Operation", "V1Call", "dispatch", "match", "prepare"]
 
 Operation = Literal["create_session", "upload", "align", "get_result", "delete"]
 
 SESSION = "/api/v3/speech-to-text/session"
-MAX_JSON_BODY = 1024 * 1024
 _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
     ("POST", re.compile(rf"^{SESSION}/?$"), "create_session"),
     ("PUT", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/?$"), "upload"),
@@ -49,51 +44,6 @@ _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
     ("GET", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/result/?$"), "get_result"),
     ("DELETE", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/?$"), "delete"),
 ]
-
-
-def header_text(value: str | bytes) -> str:
-    """A header value as the caller meant it: its bytes read as UTF-8 when they are valid UTF-8.
-
-    HTTP carries header values as bytes. WSGI servers hand them over decoded as ISO-8859-1 (PEP
-    3333) and ``requests`` sends a ``str`` value as its ISO-8859-1 bytes, so a ``str`` made only of
-    ISO-8859-1 characters stands for those bytes; ``bytes`` are the bytes themselves. Bytes that are
-    not valid UTF-8 stay ISO-8859-1 (``café`` sent as Latin-1 keeps its ``é``). A ``str`` with a
-    character beyond ISO-8859-1 is text already and is returned as it is.
-    """
-    if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            raw = value.encode("latin-1")
-        except UnicodeEncodeError:
-            return value
-    else:
-        raw = bytes(value)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-@dataclass
-class V1Request:
-    """A legacy caller's request, already split from whatever carried it (WSGI, ``requests``).
-
-    ``headers`` holds the values as the carrier had them (WSGI's ISO-8859-1 text, or the ``str`` or
-    ``bytes`` a ``requests`` caller set); :meth:`header` reads one through :func:`header_text`.
-    """
-
-    method: str
-    path: str
-    headers: Mapping[str, str | bytes]
-    body: IO[bytes] | None = None
-
-    def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == wanted:
-                return header_text(value)
-        return None
 
 
 @dataclass(frozen=True)
@@ -123,18 +73,6 @@ class V1Call:
         return self.operation
 
 
-@dataclass
-class V1Answer:
-    """What the legacy caller receives: a status and the V1 JSON."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
-
-    def content(self) -> bytes:
-        return json.dumps(self.body).encode()
-
-
 def match(method: str, path: str) -> tuple[Operation, str | None] | None:
     """The V1 operation a request is, with its session id, or ``None`` for anything else."""
     for route_method, pattern, operation in _ROUTES:
@@ -142,45 +80,6 @@ def match(method: str, path: str) -> tuple[Operation, str | None] | None:
         if found and method.upper() == route_method:
             return operation, found.groupdict().get("id")
     return None
-
-
-def token_of(request: V1Request) -> str | None:
-    """The caller's token: ``x-zoom-s2t-key`` (or the old ``X-Zoom-S2T-Token``), else a Bearer token."""
-    for name in ("x-zoom-s2t-key", "x-zoom-s2t-token"):
-        value = request.header(name)
-        if value:
-            return value
-    authorization = request.header("authorization") or ""
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return credentials.strip() or None
-
-
-def _content_length(request: V1Request) -> int | None:
-    raw = request.header("content-length")
-    if raw is None or raw.strip() == "":
-        return None
-    if not raw.strip().isdigit():
-        raise refuse(400, "Invalid data: Content-Length is not a number")
-    return int(raw)
-
-
-def _read_json_body(request: V1Request) -> bytes:
-    """The whole JSON body (a raw stream may answer a read with fewer bytes than asked), capped."""
-    if request.body is None:
-        return b""
-    parts: list[bytes] = []
-    size = 0
-    while size <= MAX_JSON_BODY:
-        block = request.body.read(MAX_JSON_BODY + 1 - size)
-        if not block:
-            break
-        parts.append(block)
-        size += len(block)
-    if size > MAX_JSON_BODY:
-        raise refuse(422, f"Body Invalid: the JSON body is larger than {MAX_JSON_BODY} bytes")
-    return b"".join(parts)
 
 
 def prepare(request: V1Request) -> V1Call:
@@ -197,7 +96,7 @@ def prepare(request: V1Request) -> V1Call:
     if operation != "create_session":
         return V1Call(request, operation, session_id)
     try:
-        body = parse_create_body(_read_json_body(request), request.header("content-type"))
+        body = parse_create_body(read_json_body(request), request.header("content-type"))
     except ScriptixError as refusal:
         return V1Call(request, operation, session_id, refusal=refusal)
     return V1Call(request, operation, session_id, body=body)
@@ -221,13 +120,13 @@ def dispatch(translator: Translator, call: V1Call | V1Request) -> V1Answer:
                 raise call.refusal
             return V1Answer(200, translator.create_session(token, call.body))
         if operation == "upload":
-            length = _content_length(request)
+            length = content_length(request)
             return V1Answer(
                 200,
                 translator.upload(
                     token,
                     session_id or "",
-                    request.body if request.body is not None else _empty(),
+                    request.body if request.body is not None else empty_body(),
                     content_type=request.header("content-type"),
                     filename=request.header("x-filename"),
                     content_length=length,
@@ -241,12 +140,7 @@ def dispatch(translator: Translator, call: V1Call | V1Request) -> V1Answer:
     except ScriptixError as exc:
         if exc.status_code is None:
             raise
-        body = exc.body if isinstance(exc.body, dict) and "error" in exc.body else {"error": exc.message}
-        answer = V1Answer(exc.status_code, body)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None and exc.status_code in (429, 503):
-            answer.headers["Retry-After"] = str(math.ceil(retry_after))
-        return answer
+        return answer_for(exc)
 
 
 def _align(translator: Translator, token: str | None, session_id: str, request: V1Request) -> dict[str, Any]:
@@ -255,12 +149,12 @@ def _align(translator: Translator, token: str | None, session_id: str, request: 
     content_type = request.header("content-type") or ""
     if not content_type.lower().startswith("multipart/form-data"):
         raise refuse(415, "Content Invalid: /align takes multipart/form-data with media_file and transcript_file")
-    length = _content_length(request)
+    length = content_length(request)
     environ = {
         "REQUEST_METHOD": "POST",
         "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": "" if length is None else str(length),
-        "wsgi.input": request.body if request.body is not None else _empty(),
+        "wsgi.input": request.body if request.body is not None else empty_body(),
         # Without a length (a chunked body) the parser must read to the end of the stream.
         "wsgi.input_terminated": length is None,
     }
@@ -298,7 +192,3 @@ def _part_type(declared: str | None, filename: str | None) -> str | None:
         return declared
     guessed, _ = mimetypes.guess_type(filename or "")
     return guessed or declared or None
-
-
-def _empty() -> IO[bytes]:
-    return io.BytesIO(b"")

@@ -1,0 +1,150 @@
+"""Legacy HTTP, shared by every generation's front door: request and answer, headers, token, bodies.
+
+A front door (:mod:`compat.frontdoor.batch_v1`) reads a :class:`V1Request` (method, path, headers,
+body, already split from whatever carried it: WSGI for the gateway, a ``requests.PreparedRequest``
+for ``compat.install()``) and answers a :class:`V1Answer` (status and JSON). Header values are read
+as the caller meant them (:func:`header_text`): bytes that are valid UTF-8 are UTF-8, else ISO-8859-1.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from compat.errors import ScriptixError
+from compat.v1.validation import refuse
+
+__all__ = [
+    "MAX_JSON_BODY",
+    "V1Answer",
+    "V1Request",
+    "answer_for",
+    "content_length",
+    "empty_body",
+    "header_text",
+    "read_json_body",
+    "token_of",
+]
+
+MAX_JSON_BODY = 1024 * 1024
+
+
+def header_text(value: str | bytes) -> str:
+    """A header value as the caller meant it: its bytes read as UTF-8 when they are valid UTF-8.
+
+    HTTP carries header values as bytes. WSGI servers hand them over decoded as ISO-8859-1 (PEP
+    3333) and ``requests`` sends a ``str`` value as its ISO-8859-1 bytes, so a ``str`` made only of
+    ISO-8859-1 characters stands for those bytes; ``bytes`` are the bytes themselves. Bytes that are
+    not valid UTF-8 stay ISO-8859-1 (``café`` sent as Latin-1 keeps its ``é``). A ``str`` with a
+    character beyond ISO-8859-1 is text already and is returned as it is.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            raw = value.encode("latin-1")
+        except UnicodeEncodeError:
+            return value
+    else:
+        raw = bytes(value)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+@dataclass
+class V1Request:
+    """A legacy caller's request, already split from whatever carried it (WSGI, ``requests``).
+
+    ``headers`` holds the values as the carrier had them (WSGI's ISO-8859-1 text, or the ``str`` or
+    ``bytes`` a ``requests`` caller set); :meth:`header` reads one through :func:`header_text`.
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str | bytes]
+    body: IO[bytes] | None = None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return header_text(value)
+        return None
+
+
+@dataclass
+class V1Answer:
+    """What the legacy caller receives: a status and the V1 JSON."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+
+    def content(self) -> bytes:
+        return json.dumps(self.body).encode()
+
+
+def answer_for(exc: ScriptixError) -> V1Answer:
+    """The legacy answer to a refusal or an upstream error: its status and V1 error JSON.
+
+    A 429 or 503 keeps the server's ``Retry-After`` (whole seconds, rounded up). An error without a
+    status (no upstream answer came) is a 502; the surfaces report those their own way before this.
+    """
+    status = exc.status_code if exc.status_code is not None else 502
+    body = exc.body if isinstance(exc.body, dict) and "error" in exc.body else {"error": exc.message}
+    answer = V1Answer(status, body)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None and status in (429, 503):
+        answer.headers["Retry-After"] = str(math.ceil(retry_after))
+    return answer
+
+
+def token_of(request: V1Request) -> str | None:
+    """The caller's token: ``x-zoom-s2t-key`` (or the old ``X-Zoom-S2T-Token``), else a Bearer token."""
+    for name in ("x-zoom-s2t-key", "x-zoom-s2t-token"):
+        value = request.header(name)
+        if value:
+            return value
+    authorization = request.header("authorization") or ""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
+
+
+def content_length(request: V1Request) -> int | None:
+    """The declared ``Content-Length``, ``None`` when absent; 400 when it is not a number."""
+    raw = request.header("content-length")
+    if raw is None or raw.strip() == "":
+        return None
+    if not raw.strip().isdigit():
+        raise refuse(400, "Invalid data: Content-Length is not a number")
+    return int(raw)
+
+
+def read_json_body(request: V1Request) -> bytes:
+    """The whole JSON body (a raw stream may answer a read with fewer bytes than asked), capped."""
+    if request.body is None:
+        return b""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_JSON_BODY:
+        block = request.body.read(MAX_JSON_BODY + 1 - size)
+        if not block:
+            break
+        parts.append(block)
+        size += len(block)
+    if size > MAX_JSON_BODY:
+        raise refuse(422, f"Body Invalid: the JSON body is larger than {MAX_JSON_BODY} bytes")
+    return b"".join(parts)
+
+
+def empty_body() -> IO[bytes]:
+    """A body with no bytes, for a request that came without one."""
+    return io.BytesIO(b"")
