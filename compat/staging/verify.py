@@ -265,4 +265,3 @@ def verify(
             differences += diff(v1_check, shim_check, tolerance=tolerance, path=f"[{name}] $")
         notes.append(f"also compared {len(CHECKS)} error and delete answers: " + "; ".join(CHECKS))
     return VerifyReport(differences, v1_clean, shim_clean, notes, checks)
-
