@@ -109,7 +109,8 @@ def _cycle(calls: dict[str, Callable[[str], Any]], _: None) -> None:
 
 # What a control call does besides its HTTP request, by (module path part, function name).
 _PROFILED = (
-    ("/compat/staging/notice.py", "notice"),
+    ("/compat/hooks.py", "caller_site"),
+    ("/compat/staging/notice.py", "observe"),
     ("/compat/v1/validation.py", "validate_create"),
     ("/compat/sessions.py", "remember"),
     ("/compat/sessions.py", "open"),

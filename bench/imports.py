@@ -3,7 +3,8 @@
 The steps import, in order, what ``from compat import V3Client`` loads: each step's cost is what it
 adds on top of the steps before it. ``compat.v3.client`` is first imported *without* running
 ``compat/__init__.py`` (a stand-in package module is put in ``sys.modules``), which shows what a lazy
-``compat/__init__`` would leave a V3-only caller with; the next step runs the real ``__init__``.
+``compat/__init__`` would leave a V3-only caller with; the next step runs the real ``__init__`` (which
+loads public names on first use) and asks for the rest of them.
 
 Three passes, each in its own fresh interpreter:
 
@@ -40,9 +41,9 @@ STEPS: tuple[tuple[str, str, str], ...] = (
         "V3Client: config, errors, redact, store, transport, tus, source, models",
     ),
     (
-        "compat/__init__ (legacy, translate, intercept, media, v1, staging)",
-        "import compat",
-        "`from compat import V3Client` runs the package's __init__, which imports every public name",
+        "compat's other public names (legacy, translate, intercept, media, v1, staging)",
+        "import compat; from compat import LegacyClient, install",
+        "`import compat` loads a public name on first use; these are the rest of them",
     ),
     (
         "cryptography.fernet",
@@ -81,7 +82,7 @@ def _real_compat():
 
 out = [{{"label": "interpreter", "rss_kib": rss(), "heap": heap(), "seconds": 0.0, "modules": len(sys.modules)}}]
 for label, statement in {steps!r}:
-    if statement == "import compat":
+    if statement.startswith("import compat;"):
         _real_compat()
     started = time.perf_counter()
     exec(statement)

@@ -12,6 +12,7 @@ from bench.contenders import NOTES
 from bench.harness import median
 from bench.imports import ImportStep
 from bench.serverprof import ServerProfile
+from bench.startup import HELP, SECTION_END, SECTION_START, TARGET_RATIO, StartupResult, startup_lines
 from bench.uploads import ScalingRun, UploadResults, UploadRun
 
 BASELINE = "plain-put"
@@ -54,6 +55,7 @@ class RunData:
     main_probe: dict[str, Any] | None = None
     cores: int = 2
     notes: list[str] = field(default_factory=list)
+    startup: StartupResult | None = None
 
 
 def _mib(kib: float) -> str:
@@ -349,6 +351,16 @@ def targets(data: RunData, findings: dict[str, str]) -> list[Target]:
                 findings.get("scaling", "") if ratio < SCALING_TARGET else "",
             )
         )
+    if data.startup is not None:
+        rows.append(
+            Target(
+                f'`{HELP}` ≤ {TARGET_RATIO}x `python -c "import requests"` (issue 11, item 8; min of '
+                f"{data.startup.rounds})",
+                f"{data.startup.ratio:.2f}x ({data.startup.best(HELP):.3f} vs "
+                f"{data.startup.best('import requests'):.3f} s)",
+                data.startup.met,
+            )
+        )
     return rows
 
 
@@ -373,7 +385,7 @@ def render(data: RunData, rows: Sequence[Target], findings_text: Sequence[str]) 
         "",
         *[f"- {key}: {value}" for key, value in data.facts.items()],
         "",
-        "## Targets (issue 6, item 2)",
+        "## Targets (issue 6, item 2; issue 11, item 8)",
         "",
         "| target | measured | met | profile finding and what would close it |",
         "|---|---|---|---|",
@@ -423,6 +435,8 @@ def render(data: RunData, rows: Sequence[Target], findings_text: Sequence[str]) 
         *_imports_table(data),
         "",
     ]
+    if data.startup is not None:
+        lines += ["## Start-up", "", SECTION_START, *startup_lines(data.startup), SECTION_END, ""]
     if findings_text:
         paragraphs = list(findings_text)
         while paragraphs and not paragraphs[-1]:

@@ -15,8 +15,11 @@ In one run, against one loopback ``@tus/server`` (``tests/tus-server/server.mjs`
    ``py-spy`` on ``PATH``, one extra x16 gateway run is sampled;
 5. the cost of importing the shim, step by step (``bench/imports.py``), and a probe of a legacy call
    made from a module run with ``python -m`` (``bench/mainprobe.py``);
+6. start-up: ``scriptix-compat --help`` against ``python -c "import requests"``, min of 5 each
+   (``bench/startup.py``, which also runs alone in a few seconds);
 
-then the targets of issue 6 (item 2) are checked and ``bench/RESULTS.md`` is written (``--output``).
+then the targets of issue 6 (item 2) and issue 11 (item 8) are checked and ``bench/RESULTS.md`` is
+written (``--output``).
 ``compat/`` is copied when the run starts (``--compat worktree``, the default) or taken from a commit
 (``--compat REF``), so that edits made meanwhile do not mix into one run. Generated files live under
 ``bench/data/`` (git-ignored) and are removed at the end. About 8 minutes on 2 cores. Options
@@ -58,11 +61,12 @@ from bench.harness import (
 from bench.imports import import_steps, importtime_top
 from bench.report import RunData, render, targets
 from bench.serverprof import ServerProfile, profile_server
+from bench.startup import StartupResult, measure_startup
 from bench.uploads import Failure, UploadBench
 
 DEFAULT_SIZES = "16MiB,256MiB,1GiB"
 DEFAULT_REPEATS = {16 * MIB: 9, 256 * MIB: 7, 1024 * MIB: 5}
-PARTS = ("uploads", "server", "control", "scaling", "imports")
+PARTS = ("uploads", "server", "control", "scaling", "imports", "startup")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -128,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     main_probe = None
     steps = []
     importtime = None
+    startup: StartupResult | None = None
     try:
         with TusServer(work / "server") as server:
             bench = UploadBench(server, work, timeout=args.timeout)
@@ -138,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
                     importtime = importtime_top()
                 except BenchError as exc:
                     bench.results.failures.append(Failure("imports", str(exc)))
+            if "startup" in args.part_list:
+                log("start-up ...")
+                try:
+                    startup = measure_startup()
+                except BenchError as exc:
+                    bench.results.failures.append(Failure("start-up", str(exc)))
             main_probe = _main_probe(server.base_url)
             if "control" in args.part_list:
                 log("control-call overhead ...")
@@ -182,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         main_probe=main_probe,
         cores=os.cpu_count() or 1,
         notes=notes,
+        startup=startup,
     )
     keyed, text = findings(data)
     rows = targets(data, keyed)

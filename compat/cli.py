@@ -11,9 +11,7 @@ import argparse
 import errno
 import json
 import os
-import socket
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -307,6 +305,8 @@ class _Listening:
 
         For servers (Werkzeug's) that print their own multi-line complaint and exit instead.
         """
+        import socket
+
         if self.port == 0:
             return
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -424,6 +424,8 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    import tempfile
+
     from compat.emulator import Emulator
     from compat.legacy import LegacyClient
     from compat.v3.transport import RequestRecord

@@ -19,7 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
-__all__ = ["CallSite", "Observer", "add_observer", "caller_site", "on_legacy_call", "remote_site", "remove_observer"]
+__all__ = [
+    "CallSite",
+    "Observer",
+    "add_observer",
+    "caller_site",
+    "observers",
+    "on_legacy_call",
+    "remote_site",
+    "remove_observer",
+]
 
 _INTERNAL_PREFIXES = ("compat.", "requests.", "urllib3.", "http.client", "tusclient.", "werkzeug.")
 _INTERNAL_MODULES = frozenset({"compat", "requests", "urllib3", "threading", "contextlib", "functools"})
@@ -63,6 +72,11 @@ def remove_observer(observer: Observer) -> None:
     global _observers
     with _lock:
         _observers = tuple(o for o in _observers if o != observer)
+
+
+def observers() -> tuple[Observer, ...]:
+    """The observers called for each legacy call, in order."""
+    return _observers
 
 
 def on_legacy_call(operation: str, site: CallSite, via: str) -> None:

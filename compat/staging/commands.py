@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from compat.staging.scan.cli import add_arguments as add_scan_arguments  # the arguments only: not the scanner
+
 __all__ = ["HANDLERS", "add_commands"]
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the toolkit's subcommands to the ``scriptix-compat`` parser."""
-    from compat.staging import scan
-
-    scan.add_arguments(commands.add_parser("scan", help="find the V1-only calls in a codebase (any language)"))
+    add_scan_arguments(commands.add_parser("scan", help="find the V1-only calls in a codebase (any language)"))
 
     report = commands.add_parser("report", help="show a legacy-usage report (SCRIPTIX_COMPAT_REPORT) as a table")
     report.add_argument("path", type=Path, help="the report file")

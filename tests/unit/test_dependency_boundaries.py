@@ -316,7 +316,8 @@ def test_no_class_subclasses_tuspys_client_uploader_or_request() -> None:
 
 @pytest.mark.parametrize("unwanted", ["aiohttp", "asyncio"])
 def test_import_compat_loads_no_async_stack(unwanted: str) -> None:
-    probe = f"import sys, compat; print({unwanted!r} in sys.modules)"
+    # Every public name, loaded: `import compat` alone loads them on first use (tests/unit/test_startup.py).
+    probe = f"import sys, compat; [getattr(compat, n) for n in compat.__all__]; print({unwanted!r} in sys.modules)"
     finished = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=COMPAT.parent, check=True
     )

@@ -78,10 +78,35 @@ and the rules that name it, the same in every language), ``report`` (text and JS
 ``add_arguments``, ``run``).
 """
 
-from compat.staging.scan.cli import add_arguments, main, run
-from compat.staging.scan.files import MAX_FILE_BYTES, SKIP_DIRS, language_of
-from compat.staging.scan.model import REPLACEMENTS, Confidence, Finding, Operation, ScanReport
-from compat.staging.scan.scanner import scan, scan_report, scan_source
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compat.staging.scan.cli import add_arguments, main, run
+    from compat.staging.scan.files import MAX_FILE_BYTES, SKIP_DIRS, language_of
+    from compat.staging.scan.model import REPLACEMENTS, Confidence, Finding, Operation, ScanReport
+    from compat.staging.scan.scanner import scan, scan_report, scan_source
+
+# The public names and their modules, loaded on first use: ``scriptix-compat --help`` builds the
+# scan's arguments (``cli.add_arguments``) without loading the scanner.
+_LAZY: dict[str, str] = {
+    "add_arguments": "cli",
+    "main": "cli",
+    "run": "cli",
+    "MAX_FILE_BYTES": "files",
+    "SKIP_DIRS": "files",
+    "language_of": "files",
+    "REPLACEMENTS": "model",
+    "Confidence": "model",
+    "Finding": "model",
+    "Operation": "model",
+    "ScanReport": "model",
+    "scan": "scanner",
+    "scan_report": "scanner",
+    "scan_source": "scanner",
+}
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -99,3 +124,16 @@ __all__ = [
     "scan_report",
     "scan_source",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -8,9 +8,6 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from compat.staging.scan.report import write_json, write_text
-from compat.staging.scan.scanner import scan_report
-
 __all__ = ["add_arguments", "main", "run"]
 
 
@@ -25,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run ``scan`` with parsed arguments. Exit status: 0, 1 (findings with ``--fail-on-findings``), 2 (no path)."""
+    # The scanner loads here, not with the arguments: ``scriptix-compat --help`` only needs those.
+    from compat.staging.scan.report import write_json, write_text
+    from compat.staging.scan.scanner import scan_report
+
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
