@@ -5,7 +5,8 @@
 
 Each command runs in a fresh interpreter, the commands alternating round-robin so that a busy
 moment of the machine hits them alike; the figure per command is the minimum wall time of its runs
-(start to exit, as a user waits for it), the least disturbed by other load. ``scriptix-compat
+(start to exit, as a user waits for it), the least disturbed by other load; the CPU time the process
+used (user + system) is shown beside it, as it depends far less on what else the machine runs. ``scriptix-compat
 --help`` runs the console script's code (``from compat.cli import main``), with ``compat`` imported
 from the working tree measured (:func:`bench.harness.compat_root`). The target: at most 1.3 times
 ``import requests``. ``bench/run.py`` measures the same as its ``startup`` part.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -45,13 +47,17 @@ SECTION_END = "<!-- startup:end -->"
 
 @dataclass
 class StartupResult:
-    """Wall times of each command's runs, in seconds."""
+    """Wall times and CPU times (user + system) of each command's runs, in seconds."""
 
     rounds: int
     seconds: dict[str, list[float]] = field(default_factory=dict)
+    cpu_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     def best(self, label: str) -> float:
         return min(self.seconds[label])
+
+    def best_cpu(self, label: str) -> float:
+        return min(self.cpu_seconds[label])
 
     @property
     def ratio(self) -> float:
@@ -63,7 +69,9 @@ class StartupResult:
         return self.ratio <= TARGET_RATIO
 
 
-def _run_once(statement: str) -> float:
+def _run_once(statement: str) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one fresh interpreter running ``statement``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     finished = subprocess.run(
         [sys.executable, "-c", statement],
@@ -75,20 +83,23 @@ def _run_once(statement: str) -> float:
         check=False,
     )
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # children run one at a time: the delta is this one
     if finished.returncode != 0:
         raise BenchError(f"`python -c {statement!r}` failed:\n{finished.stderr.decode(errors='replace')[-2000:]}")
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def measure_startup(rounds: int = DEFAULT_ROUNDS) -> StartupResult:
     """Every command ``rounds`` times, round-robin, each round starting one command later."""
-    result = StartupResult(rounds, {label: [] for label, _ in COMMANDS})
+    result = StartupResult(rounds, {label: [] for label, _ in COMMANDS}, {label: [] for label, _ in COMMANDS})
     for _, statement in COMMANDS:  # one untimed round: the page cache then holds every file they read
         _run_once(statement)
     for round_index in range(rounds):
         order = COMMANDS[round_index % len(COMMANDS) :] + COMMANDS[: round_index % len(COMMANDS)]
         for label, statement in order:
-            result.seconds[label].append(_run_once(statement))
+            seconds, cpu = _run_once(statement)
+            result.seconds[label].append(seconds)
+            result.cpu_seconds[label].append(cpu)
     return result
 
 
@@ -99,13 +110,17 @@ def startup_lines(result: StartupResult) -> list[str]:
         "alternating round-robin; the minimum wall time of its runs (`bench/startup.py`). "
         f"`{HELP}` runs the console script's code.",
         "",
-        "| command | min s | median s | ÷ `import requests` |",
-        "|---|---:|---:|---:|",
+        "| command | min s | median s | ÷ `import requests` | min CPU s | CPU ÷ `import requests` |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    base = result.best(REQUESTS)
+    base, base_cpu = result.best(REQUESTS), result.best_cpu(REQUESTS)
     for label, _ in COMMANDS:
         runs = sorted(result.seconds[label])
-        lines.append(f"| `{label}` | {runs[0]:.3f} | {runs[len(runs) // 2]:.3f} | {runs[0] / base:.2f}x |")
+        cpu = result.best_cpu(label)
+        lines.append(
+            f"| `{label}` | {runs[0]:.3f} | {runs[len(runs) // 2]:.3f} | {runs[0] / base:.2f}x "
+            f"| {cpu:.3f} | {cpu / base_cpu:.2f}x |"
+        )
     lines += [
         "",
         f"Target: `{HELP}` at most {TARGET_RATIO}x `import requests`: **{result.ratio:.2f}x**, "
