@@ -9,6 +9,7 @@ werkzeug, tqdm, cryptography or the translator. Each check runs in a fresh inter
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,11 +62,18 @@ except SystemExit as exit:
 """
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without settings that change what compat does (an in-process CLI
+    test sets ``SCRIPTIX_COMPAT_WARN=off``, for instance)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTIX_") and k != "PYTHONWARNINGS"}
+
+
 def loaded_after(code: str) -> set[str]:
     """The modules a fresh interpreter holds after running ``code``."""
     finished = subprocess.run(
         [sys.executable, "-c", PROBE.format(code=code)],
         cwd=ROOT,
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -125,7 +133,12 @@ with warnings.catch_warnings(record=True) as caught:
 print([str(w.category.__name__) for w in caught], file=sys.stderr)
 """
     finished = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + code], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", "import sys\n" + code],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stderr.strip().splitlines()[-1] == "['LegacyV1Warning']"
@@ -133,5 +146,7 @@ print([str(w.category.__name__) for w in caught], file=sys.stderr)
 
 def test_the_warning_filter_is_in_place_after_import_compat() -> None:
     code = "import compat, warnings; print(any(f[2] is compat.LegacyV1Warning for f in warnings.filters))"
-    finished = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finished = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60
+    )
     assert finished.stdout.strip() == "True", finished.stderr
