@@ -19,7 +19,6 @@ from typing import Any, TextIO
 from compat._version import __version__
 from compat.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT
 from compat.formats import FORMATS
-from compat.options import add_option_arguments, option_arguments
 from compat.staging.commands import HANDLERS as staging_commands
 from compat.staging.commands import add_commands
 
@@ -68,15 +67,51 @@ def _add_delivery(parser: argparse.ArgumentParser, *, what: str) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars or progress lines")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that can add some arguments when it is first used (to parse, or to print its help).
+
+    The gateway's option flags are made from :class:`compat.Options`, whose import (pydantic, the
+    transport's settings) ``scriptix-compat --help`` and the other sub-commands should not pay for.
+    """
+
+    def __init__(self, *args: Any, later: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._later = later
+
+    def _add_later(self) -> None:
+        later, self._later = self._later, None
+        if later is not None:
+            later(self)
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        self._add_later()
+        return super().parse_known_args(*args, **kwargs)
+
+    def format_usage(self) -> str:
+        self._add_later()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._add_later()
+        return super().format_help()
+
+
+def _add_gateway_options(parser: argparse.ArgumentParser) -> None:
+    """Every option of compat.Options, from its field; the upstream is base_url, the gateway holds no token."""
+    from compat.options import add_option_arguments
+
+    add_option_arguments(parser, skip=("api_key", "base_url"), required=("store",))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="scriptix-compat",
         description="Keep Scriptix Batch API V1 integrations working on V3 (TUS), and migrate step by step.",
         epilog="Exit codes: 0 done; 1 API or input error; 2 bad usage; 3 not done yet (the job keeps running); "
         "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"scriptix-compat {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
 
     demo = commands.add_parser("demo", help="run the V1 flow through the shim against the embedded V3 emulator")
     demo.add_argument("--processing-delay", type=float, default=0.5, help="seconds the emulator 'transcribes'")
@@ -147,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     gateway = commands.add_parser(
-        "gateway", help="serve V1 over HTTP for legacy code in any language (V1 translated, the rest proxied)"
+        "gateway",
+        help="serve V1 over HTTP for legacy code in any language (V1 translated, the rest proxied)",
+        later=_add_gateway_options,
     )
     gateway.add_argument("--listen", type=_listen, required=True, metavar="HOST:PORT", help="where to listen")
     gateway.add_argument(
@@ -163,8 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--channel-timeout", type=_seconds, default=120.0, metavar="S", help="close connections idle this long (120)"
     )
-    # Every option of compat.Options, from its field; the upstream is base_url, the gateway holds no token.
-    add_option_arguments(gateway, skip=("api_key", "base_url"), required=("store",))
 
     transcribe = commands.add_parser(
         "transcribe",
@@ -387,7 +422,7 @@ def _gateway(args: argparse.Namespace) -> int:
 
     from compat.config import parse_size
     from compat.gateway import serve
-    from compat.options import Options
+    from compat.options import Options, option_arguments
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host, port = args.listen

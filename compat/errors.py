@@ -233,7 +233,7 @@ class WaitTimeoutError(ScriptixError, TimeoutError):
 
 
 class CallSiteLike(Protocol):
-    """Where a legacy call came from (:class:`compat.staging.notice.CallSite`)."""
+    """Where a legacy call came from (:class:`compat.hooks.CallSite`)."""
 
     @property
     def file(self) -> str: ...

@@ -12,13 +12,14 @@ import mimetypes
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from compat.staging.scan.cli import add_arguments as add_scan_arguments  # the arguments only: not the scanner
 
 __all__ = ["HANDLERS", "add_commands"]
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the toolkit's subcommands to the ``scriptix-compat`` parser."""
     add_scan_arguments(commands.add_parser("scan", help="find the V1-only calls in a codebase (any language)"))
 

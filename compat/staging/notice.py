@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import Any
 
 from compat.hooks import CallSite
 from compat.staging.operations import replacement_for
@@ -29,6 +30,16 @@ __all__ = ["LegacyV1Warning", "observe", "warn_mode"]
 
 class LegacyV1Warning(DeprecationWarning):
     """A Batch API V1 call was served by the shim; the message names its V3 replacement."""
+
+
+def __getattr__(name: str) -> Any:
+    """``LegacyCallError`` was defined here: it is :class:`compat.LegacyCallError` now (compat.errors),
+    still found under this name; loaded on use, as ``import compat`` loads no ``requests``."""
+    if name == "LegacyCallError":
+        from compat.errors import LegacyCallError
+
+        return LegacyCallError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def warn_mode() -> str:

@@ -87,9 +87,16 @@ def heavy_in(modules: set[str]) -> list[str]:
     return sorted(name for name in HEAVY if name in modules)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["gateway", "--help"], ["transcribe", "--help"], ["scan", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["transcribe", "--help"], ["scan", "--help"], ["demo", "--help"]])
 def test_help_loads_no_sub_command_code(argv: list[str]) -> None:
     assert heavy_in(loaded_after(CLI.format(argv=argv))) == []
+
+
+def test_gateway_help_loads_only_what_its_option_flags_are_made_from() -> None:
+    """The gateway's flags come from compat.Options (pydantic fields): its help needs that model, and
+    the settings and errors it checks values with (requests), but not the gateway or the translator."""
+    loaded = heavy_in(loaded_after(CLI.format(argv=["gateway", "--help"])))
+    assert set(loaded) <= {"requests", "urllib3", "pydantic", "platformdirs"}, loaded
 
 
 def test_import_compat_loads_no_http_stack() -> None:
