@@ -134,7 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--v1",
         action="store_true",
-        help="also serve the removed V1 calls (PUT, /align, media_source); without it they answer 410 Gone",
+        help="legacy mode: also serve the removed V1 calls (PUT, /align, media_source) and the Zoom Media API "
+        "v1/v2 (/api/v1|v2/speech-to-text/session); without it they answer 410 Gone",
+    )
+    emulator.add_argument(
+        "--time-unit",
+        choices=("s", "ms"),
+        default=None,
+        help="with --v1: the unit of word times in legacy answers (default: ms on the Zoom Media routes, "
+        "s in the Batch V1 result)",
     )
     emulator.add_argument(
         "--processing-delay",
@@ -241,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Usage errors argparse cannot see; refused (exit 2) before anything goes upstream."""
+    if args.command == "emulator" and args.time_unit is not None and not args.v1:
+        parser.error("emulator: --time-unit is the unit of the legacy answers; give --v1 with it")
     if args.command != "transcribe":
         return
     if args.source is None and args.session is None:
@@ -404,6 +414,7 @@ def _emulator(args: argparse.Namespace) -> int:
             webhook_speed=args.webhook_speed,
             faults=faults,
             storage_dir=args.storage_dir,
+            time_unit=args.time_unit,
         )
     except OSError as exc:
         message = listening.explain(exc)

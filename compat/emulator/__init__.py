@@ -17,10 +17,17 @@ likewise restricts the languages, by default ``DEFAULT_LANGUAGES`` in V1 mode):
 * ``keep_source`` sessions keep their media: ``media_url`` on the session and the result points to
   ``/media/{key}/{filename}``, served without a token (like a storage URL), until the session is deleted;
 * 410 for the V1-only calls (PUT upload, ``/align``, ``media_source``), or V1 behaviour with ``v1=True``;
+* the legacy mode (``v1=True``) also serves the older generation, the **Zoom Media API v1/v2**
+  (``/api/v1|v2/speech-to-text/session``: create, multipart ``upload`` or ``video_url``, the ``done``
+  status with ``results``, captions for ``Accept: text/vtt``/``text/srt``, ``X-Zoom-S2T-Key`` or
+  ``X-Zoom-S2T-Token``, callbacks, ``{"error", "error_message"}`` errors); its shapes and choices are
+  in :mod:`compat.emulator.zoommedia_api`. Word times in legacy answers are in ``time_unit``
+  (``"s"``/``"ms"``; default milliseconds on the Zoom Media routes, seconds in the Batch V1 result);
 * injected faults (:class:`Faults`) and ``/_emulator/health``, ``/_emulator/state``, ``/_emulator/faults``.
 
 Modules: ``server`` (Emulator, serve), ``app`` (the WSGI app and routes), ``sessions_api``,
-``tus_api``, ``v1_api``, ``media_api``, ``admin_api`` (endpoints), ``state`` (records and the lock), ``lifecycle``,
+``tus_api``, ``v1_api``, ``zoommedia_api``, ``media_api``, ``admin_api`` (endpoints), ``state`` (records and
+the lock), ``lifecycle``,
 ``media``, ``transcript``, ``webhooks``, ``scheduler``, ``faults``, ``metadata``, ``options``,
 ``httputil``, ``pytest_plugin`` (the ``scriptix_emulator`` fixture).
 """

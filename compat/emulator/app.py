@@ -1,8 +1,10 @@
 """The emulator's WSGI application: routing, authentication, injected faults and the request log.
 
 Every session and upload belongs to the token that made it (``x-zoom-s2t-key: <token>`` or
-``Authorization: Bearer <token>``); another token sees 404. Which tokens are valid is
-``EmulatorOptions.tokens``: any non-empty one by default, a fixed list in V1 mode; others get 401.
+``Authorization: Bearer <token>``; on the Zoom Media routes also ``X-Zoom-S2T-Token``); another token
+sees 404. Which tokens are valid is ``EmulatorOptions.tokens``: any non-empty one by default, a fixed
+list in V1 mode; others get 401. Errors on the Zoom Media routes are that API's
+``{"error", "error_message"}`` (:mod:`compat.emulator.zoommedia_api`); elsewhere ``{"error"}``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from compat.emulator import admin_api, media_api, sessions_api, tus_api, v1_api
+from compat.emulator import admin_api, media_api, sessions_api, tus_api, v1_api, zoommedia_api
 from compat.emulator.faults import Faults
 from compat.emulator.httputil import ApiError, ConnectionCut, cut_connection, error_response, token_of
 from compat.emulator.lifecycle import Lifecycle
@@ -30,7 +32,7 @@ from compat.emulator.webhooks import WebhookSender
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["ADMIN_PREFIX", "UNAUTHORIZED", "EmulatorApp", "RequestRecord"]
+__all__ = ["ADMIN_PREFIX", "UNAUTHORIZED", "ZOOM_SESSIONS", "EmulatorApp", "RequestRecord"]
 
 log = logging.getLogger("compat.emulator")
 
@@ -38,6 +40,8 @@ Handler = Callable[["EmulatorApp", Request, str, str], Response]
 AdminHandler = Callable[["EmulatorApp", Request], Response]
 
 SESSIONS = "/api/v3/speech-to-text/session"
+ZOOM_SESSIONS = "/api/v[12]/speech-to-text/session"
+"""The Zoom Media API v1/v2 sessions (a regular expression: both versions are served alike)."""
 FILES = "/api/v3/files"
 ADMIN_PREFIX = "/_emulator/"
 MAX_LOGGED_REQUESTS = 100_000
@@ -52,6 +56,11 @@ class Route:
     methods: Mapping[str, Handler]
     tus: bool = False
     public: bool = False  # served without a token (a kept source, like a storage URL)
+    zoommedia: bool = False  # a Zoom Media API route: its token headers and its error shape
+
+
+def _zoom(pattern: str, methods: Mapping[str, Handler]) -> Route:
+    return Route(re.compile(pattern), methods, zoommedia=True)
 
 
 ROUTES = (
@@ -78,6 +87,8 @@ ROUTES = (
         {"GET": media_api.get_media},
         public=True,
     ),
+    _zoom(rf"^{ZOOM_SESSIONS}/?$", {"POST": zoommedia_api.create_session}),
+    _zoom(rf"^{ZOOM_SESSIONS}/(?P<id>[^/]+)/?$", {"POST": zoommedia_api.upload, "GET": zoommedia_api.get_session}),
 )
 ADMIN_ROUTES: Mapping[tuple[str, str], AdminHandler] = {
     ("GET", "health"): admin_api.health,
@@ -185,18 +196,18 @@ class EmulatorApp:
                 raise ApiError(405, "Method Not Allowed", {"Allow": ", ".join(sorted(route.methods))})
             account = ""
             if not (route.tus and method == "OPTIONS") and not route.public:
-                token = token_of(request)
+                token = token_of(request, zoommedia_api.TOKEN_HEADERS if route.zoommedia else ())
                 if token is None or not self.options.accepts_token(token):
-                    raise ApiError(401, UNAUTHORIZED)
+                    raise ApiError(401, zoommedia_api.UNAUTHORIZED if route.zoommedia else UNAUTHORIZED)
                 account = account_of(token)
             return handler(self, request, account, ident)
         except ApiError as error:
-            return error_response(error.status, error.message, error.headers)
+            return _error(route, error)
         except ConnectionCut:
             raise
         except Exception:
             log.exception("emulator error on %s %s", method, request.path)
-            return error_response(500, "Server Error")
+            return _error(route, ApiError(500, "Server Error"))
 
     def _admin(self, request: Request) -> Response:
         name = request.path[len(ADMIN_PREFIX) :].strip("/")
@@ -212,6 +223,12 @@ class EmulatorApp:
         with self.state.lock:
             session = self.state.sessions.get(session_id)
             return session is not None and not session.deleted
+
+
+def _error(route: Route | None, error: ApiError) -> Response:
+    if route is not None and route.zoommedia:
+        return zoommedia_api.error_response(error)
+    return error_response(error.status, error.message, error.headers)
 
 
 def _match(path: str) -> tuple[Route | None, str]:

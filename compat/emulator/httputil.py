@@ -27,13 +27,20 @@ BLOCK_SIZE = 1024 * 1024  # request bodies are read in blocks of at most this, n
 
 
 class ApiError(Exception):
-    """Answer ``status`` with ``{"error": message}`` (and ``headers``)."""
+    """Answer ``status`` with ``{"error": message}`` (and ``headers``).
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    ``code`` names the error for APIs whose errors carry a name (the Zoom Media API's
+    ``{"error": "invalid-language", "error_message": …}``); ``None``: the status's usual name.
+    """
+
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, *, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.code = code
 
 
 class ConnectionCut(Exception):
@@ -50,11 +57,13 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return json_response({"error": message}, status, headers)
 
 
-def token_of(request: Request) -> str | None:
-    """The caller's token from ``x-zoom-s2t-key`` or ``Authorization: Bearer``; ``None`` if absent."""
-    key = request.headers.get("x-zoom-s2t-key", "").strip()
-    if key:
-        return key
+def token_of(request: Request, also: tuple[str, ...] = ()) -> str | None:
+    """The caller's token from ``x-zoom-s2t-key``, the headers ``also`` names, or ``Authorization: Bearer``;
+    ``None`` if absent."""
+    for name in ("x-zoom-s2t-key", *also):
+        key = request.headers.get(name, "").strip()
+        if key:
+            return key
     scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()

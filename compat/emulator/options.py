@@ -10,6 +10,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from compat.formats import TimeUnit, check_time_unit
+
 __all__ = [
     "ANY",
     "DEFAULT_LANGUAGES",
@@ -60,7 +62,8 @@ class EmulatorOptions:
             half ``processing``).
         webhook_speed: time compression of the webhook retry schedule (``600`` makes 1 min 0.1 s).
         webhook_timeout: seconds a webhook receiver has to answer 2xx (not compressed).
-        v1: also serve the V1-only calls (PUT upload, ``/align``, ``media_source``) instead of 410.
+        v1: the legacy mode: also serve the V1-only calls (PUT upload, ``/align``, ``media_source``)
+            and the Zoom Media API v1/v2 routes (``/api/v1|v2/speech-to-text/session…``) instead of 410.
         max_size: the largest upload in bytes (``Tus-Max-Size``).
         upload_expiry: seconds of inactivity after which an unfinished upload expires.
         transcripts: scripted transcripts, file name -> text (other files get lorem-style words).
@@ -71,6 +74,9 @@ class EmulatorOptions:
         languages: the supported languages (another gets 400 ``Invalid language``), or ``"any"``.
             ``None``: :data:`DEFAULT_LANGUAGES` with ``v1``, else ``"any"``. Resolved to a
             ``frozenset`` of lower-case codes or ``"any"``; see :meth:`supports_language`.
+        time_unit: the unit of word times in the legacy answers (``"s"`` or ``"ms"``; legacy mode
+            only). ``None``: milliseconds on the Zoom Media routes, seconds in the Batch V1 result
+            (see :meth:`time_unit_for`). The V3 routes of the V3 mode always answer seconds.
     """
 
     processing_delay: float = DEFAULT_PROCESSING_DELAY
@@ -83,6 +89,7 @@ class EmulatorOptions:
     storage_dir: Path | None = None
     tokens: Allowed = field(default=None, repr=False)
     languages: Allowed = None
+    time_unit: TimeUnit | None = None
 
     def __post_init__(self) -> None:
         _finite("processing_delay", self.processing_delay)
@@ -104,6 +111,17 @@ class EmulatorOptions:
         if languages != ANY:
             languages = frozenset(code.lower().replace("_", "-") for code in languages)
         object.__setattr__(self, "languages", languages)
+        if self.time_unit is not None:
+            check_time_unit(self.time_unit)
+            if not self.v1:
+                raise ValueError("time_unit applies to the legacy answers: give v1=True (--v1) with it")
+
+    def time_unit_for(self, generation: Literal["batch_v1", "zoommedia"]) -> TimeUnit:
+        """The unit of word times in a legacy answer: :attr:`time_unit`, else the generation's default
+        (Zoom Media: ``"ms"``, what its clients read; Batch V1: ``"s"``, its result example's unit)."""
+        if self.time_unit is not None:
+            return self.time_unit
+        return "ms" if generation == "zoommedia" else "s"
 
     def accepts_token(self, token: str) -> bool:
         """Whether ``token`` is a valid token here."""

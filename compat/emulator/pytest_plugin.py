@@ -12,6 +12,9 @@ Installing ``scriptix-compat`` makes it available in any test suite::
     @pytest.mark.scriptix_emulator(tokens=["good"], languages=["en", "nl"])
     def test_refusals(scriptix_emulator): ...  # another token gets 401, another language 400
 
+    @pytest.mark.scriptix_emulator(v1=True, time_unit="s")
+    def test_zoom_media(scriptix_emulator): ...  # /api/v1|v2/… too; word times in seconds, not ms
+
 Each test gets its own started :class:`compat.emulator.Emulator` (stopped afterwards). Keywords of
 the ``scriptix_emulator`` marker are passed to it; ``processing_delay`` defaults to 0.1 s here.
 """

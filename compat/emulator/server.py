@@ -26,6 +26,7 @@ from compat.emulator.options import (
 )
 from compat.emulator.state import SessionSnapshot, UploadSnapshot
 from compat.emulator.webhooks import WebhookDelivery
+from compat.formats import TimeUnit
 
 __all__ = ["Emulator", "describe_access", "serve"]
 
@@ -88,7 +89,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class Emulator:
-    """A local Scriptix V3 on ``127.0.0.1``: sessions, TUS uploads, results, webhooks, faults.
+    """A local Scriptix V3 on ``127.0.0.1``: sessions, TUS uploads, results, webhooks, faults;
+    with ``v1=True`` also the legacy Batch V1 calls and the Zoom Media API v1/v2.
 
     >>> with Emulator(processing_delay=0.2) as emu:                         # doctest: +SKIP
     ...     client = V3Client(api_key="any-token", base_url=emu.url)
@@ -100,7 +102,8 @@ class Emulator:
         processing_delay: seconds from a complete upload to ``done`` (or ``failed``).
         webhook_speed: compression of the webhook retry schedule (``600``: 1 minute is 0.1 s).
         webhook_timeout: seconds a webhook receiver has to answer 2xx.
-        v1: serve the V1-only calls (PUT upload, ``/align``, ``media_source``) instead of 410.
+        v1: the legacy mode: serve the V1-only calls (PUT upload, ``/align``, ``media_source``) and
+            the Zoom Media API v1/v2 (``/api/v1|v2/speech-to-text/session…``) instead of 410.
         max_size: the largest upload in bytes (``Tus-Max-Size``).
         upload_expiry: seconds after which an idle, unfinished upload expires (410).
         transcripts: scripted transcripts by file name, e.g. ``{"talk.wav": "hello world"}``.
@@ -110,6 +113,9 @@ class Emulator:
             ``v1``, ``DEFAULT_V1_TOKENS`` (``test-token`` and ``other-token``); else ``"any"``.
         languages: the supported languages, others get 400 ``Invalid language`` (``"any"``: all;
             ``"en"`` covers ``"en-US"``). Default: with ``v1``, ``DEFAULT_LANGUAGES``; else ``"any"``.
+        time_unit: ``"s"`` or ``"ms"``, the unit of word times in the legacy answers (``v1`` only):
+            the Zoom Media status and the Batch V1 result. Default: milliseconds on the Zoom Media
+            routes, seconds in the Batch V1 result.
     """
 
     def __init__(
@@ -128,6 +134,7 @@ class Emulator:
         storage_dir: str | Path | None = None,
         tokens: Collection[str] | Literal["any"] | None = None,
         languages: Collection[str] | Literal["any"] | None = None,
+        time_unit: TimeUnit | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -142,6 +149,7 @@ class Emulator:
             storage_dir=Path(storage_dir) if storage_dir is not None else None,
             tokens=tokens,
             languages=languages,
+            time_unit=time_unit,
         )
         self.faults: Faults = faults if isinstance(faults, Faults) else Faults(**dict(faults or {}))
         """The fault settings, changeable while running (also via ``POST /_emulator/faults``)."""
@@ -289,7 +297,11 @@ def describe_access(options: EmulatorOptions) -> str:
         languages = "any language"
     else:
         languages = "languages " + ", ".join(sorted(options.languages or ()))
-    return f"accepting {tokens}; {languages}"
+    described = f"accepting {tokens}; {languages}"
+    if options.v1:
+        zoom, batch = options.time_unit_for("zoommedia"), options.time_unit_for("batch_v1")
+        described += f"; word times in {zoom} (Zoom Media routes) and {batch} (Batch V1 result)"
+    return described
 
 
 def serve(

@@ -12,6 +12,7 @@ from compat.emulator.httputil import ApiError, json_response
 from compat.emulator.media_api import media_url
 from compat.emulator.state import SessionRecord, iso_time
 from compat.emulator.webhooks import WebhookTarget
+from compat.formats import TimeUnit, convert_segments
 
 if TYPE_CHECKING:
     from compat.emulator.app import EmulatorApp
@@ -25,6 +26,7 @@ __all__ = [
     "get_session",
     "list_sessions",
     "owned_session",
+    "read_json",
     "result_body",
     "v1_envelope",
     "webhook_from",
@@ -53,7 +55,8 @@ def webhook_from(fields: dict[str, Any]) -> WebhookTarget | None:
     return target
 
 
-def _read_json(request: Request) -> dict[str, Any]:
+def read_json(request: Request) -> dict[str, Any]:
+    """A JSON object body: 415 when not ``application/json`` or not JSON, 413 over 1 MiB, 422 when not an object."""
     if request.mimetype != "application/json":
         raise ApiError(415, "Content Invalid: the body must be JSON with Content-Type: application/json")
     if (request.content_length or 0) > MAX_JSON_BYTES:
@@ -125,7 +128,7 @@ def v1_envelope(session: SessionRecord, **overrides: Any) -> dict[str, Any]:
 
 def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> Response:
     """``POST …/session``: JSON with ``language`` (400), JSON (415), an object (422)."""
-    body = _read_json(request)
+    body = read_json(request)
     if app.options.v1:
         body = _callback_names(body)
     language = _check_fields(body)
@@ -193,19 +196,20 @@ def list_sessions(app: EmulatorApp, request: Request, account: str, _: str) -> R
     return json_response({"count": len(page), "total_results": len(mine), "result": page})
 
 
-def result_body(session: SessionRecord, host_url: str) -> dict[str, Any]:
+def result_body(session: SessionRecord, host_url: str, time_unit: TimeUnit = "s") -> dict[str, Any]:
     """The result envelope (``media_url`` for a kept source, see :mod:`~compat.emulator.media_api`);
-    ``results`` only once done."""
+    ``results`` only once done, word times in ``time_unit``."""
     body = v1_envelope(session, media_url=media_url(session, host_url))
     if session.status == "done" and session.results is not None:
-        body["result"]["results"] = session.results
+        body["result"]["results"] = convert_segments(session.results, "s", time_unit)
     return body
 
 
 def get_result(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:
-    """``GET …/session/{id}/result``."""
+    """``GET …/session/{id}/result``; in V1 mode word times in ``time_unit`` (default seconds)."""
+    unit: TimeUnit = app.options.time_unit_for("batch_v1") if app.options.v1 else "s"
     with app.state.lock:
-        return json_response(result_body(owned_session(app, account, session_id), request.host_url))
+        return json_response(result_body(owned_session(app, account, session_id), request.host_url, unit))
 
 
 def delete_session(app: EmulatorApp, request: Request, account: str, session_id: str) -> Response:

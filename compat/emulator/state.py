@@ -67,6 +67,7 @@ class SessionRecord:
     started_at: float | None = None
     finished_at: float | None = None
     deleted: bool = False
+    receiving: bool = False  # a Zoom Media upload is streaming in (a second one is refused meanwhile)
     # The capability in the session's ``media_url`` (a kept source is fetched without a token).
     media_key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 

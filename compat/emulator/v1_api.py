@@ -33,8 +33,11 @@ __all__ = [
     "EMPTY_UPLOAD",
     "LOCAL_HOSTS",
     "align",
+    "check_media_url",
     "create_from_media_source",
+    "download_media",
     "media_filename",
+    "part_type",
     "put_media",
 ]
 
@@ -59,7 +62,7 @@ def _media_type(value: str | None) -> str | None:
     return mime if major in ("audio", "video") and _TOKEN.fullmatch(minor) else None
 
 
-def _part_type(declared: str | None, filename: str | None) -> str | None:
+def part_type(declared: str | None, filename: str | None) -> str | None:
     """A multipart part's type; an absent or generic one is guessed from its file name."""
     if declared and declared.lower() not in ("application/octet-stream", "binary/octet-stream"):
         return declared
@@ -131,7 +134,7 @@ def align(app: EmulatorApp, request: Request, account: str, session_id: str) -> 
     text_field = request.form.get("transcript_file")
     if media is None or (transcript is None and text_field is None):
         raise ApiError(422, "Body Invalid: /align needs the parts media_file and transcript_file")
-    mime, filename = _checked_media(_part_type(media.mimetype, media.filename), media.filename or None)
+    mime, filename = _checked_media(part_type(media.mimetype, media.filename), media.filename or None)
     session = owned_session(app, account, session_id)
     _check_new(session)
     path = app.state.media_path(session_id)
@@ -156,15 +159,11 @@ def create_from_media_source(
     url: Any,
 ) -> Response:
     """V1 create with ``media_source``: download it (127.0.0.1/localhost only), answer ``uploaded``."""
-    parts = urlsplit(url) if isinstance(url, str) and not _CONTROL.search(url) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(422, "Body Invalid: 'media_source' must be an http(s) URL")
-    if parts.hostname not in LOCAL_HOSTS:
-        raise ApiError(400, "Invalid data: the emulator downloads media_source only from 127.0.0.1 or localhost")
+    url = check_media_url(url)
     session = app.state.new_session(account, language, options, webhook)
     path = app.state.media_path(session.session_id)
     try:
-        filetype = _download(url, path, app.options.max_size)
+        filetype = download_media(url, path, app.options.max_size)
     except ApiError:
         with app.state.lock:
             app.state.sessions.pop(session.session_id, None)
@@ -175,22 +174,36 @@ def create_from_media_source(
     return _uploaded(session, filename, info.kind or "audio")
 
 
-def _download(url: str, path: Path, max_size: int) -> str | None:
+def check_media_url(url: Any, field: str = "media_source") -> str:
+    """``url`` when the emulator may download it: 422 when it is no http(s) URL, 400 when not local."""
+    parts = urlsplit(url) if isinstance(url, str) and not _CONTROL.search(url) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError(422, f"Body Invalid: '{field}' must be an http(s) URL")
+    if parts.hostname not in LOCAL_HOSTS:
+        raise ApiError(400, f"Invalid data: the emulator downloads {field} only from 127.0.0.1 or localhost")
+    return str(url)
+
+
+def download_media(url: str, path: Path, max_size: int, field: str = "media_source") -> str | None:
+    """Stream ``url`` (checked with :func:`check_media_url`) into ``path``; its ``audio/*``/``video/*`` type.
+
+    400 when it cannot be fetched, answers no 2xx or is empty; 413 past ``max_size`` bytes.
+    """
     with requests.Session() as client:
         client.trust_env = False
         try:
             with client.get(url, stream=True, timeout=(5, 60), allow_redirects=False) as response:
                 if not 200 <= response.status_code < 300:
-                    raise ApiError(400, f"Invalid data: media_source answered {response.status_code}")
+                    raise ApiError(400, f"Invalid data: {field} answered {response.status_code}")
                 written = 0
                 with open(path, "wb") as target:
                     for block in response.iter_content(BLOCK_SIZE):
                         written += len(block)
                         if written > max_size:
-                            raise ApiError(413, "media_source is larger than the maximum size")
+                            raise ApiError(413, f"{field} is larger than the maximum size")
                         target.write(block)
                 if written == 0:
-                    raise ApiError(400, "Invalid data: media_source is empty")
+                    raise ApiError(400, f"Invalid data: {field} is empty")
                 return _media_type(response.headers.get("Content-Type"))
         except requests.RequestException as exc:
-            raise ApiError(400, f"Invalid data: media_source could not be downloaded ({type(exc).__name__})") from None
+            raise ApiError(400, f"Invalid data: {field} could not be downloaded ({type(exc).__name__})") from None

@@ -42,30 +42,38 @@ class WebhookTarget:
     headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, Any], *, where: str = "") -> WebhookTarget | None:
+    def from_fields(
+        cls, fields: Mapping[str, Any], *, where: str = "", prefix: str = "webhook"
+    ) -> WebhookTarget | None:
         """Read ``webhook_url``/``webhook_method``/``webhook_headers``; ``ValueError`` names a bad field.
 
         Checked in the shim's order and words (url, method, headers, then "requires webhook_url").
+        ``prefix="callback"`` reads the Zoom Media names ``callback_url``/``callback_method``/``callback_headers``.
         """
-        url, method, headers = fields.get("webhook_url"), fields.get("webhook_method"), fields.get("webhook_headers")
+        f = f"{where}{prefix}"
+        url, method, headers = (
+            fields.get(f"{prefix}_url"),
+            fields.get(f"{prefix}_method"),
+            fields.get(f"{prefix}_headers"),
+        )
         if url is not None and not _is_http_url(url):
-            raise ValueError(f"'{where}webhook_url' must be an http(s) URL")
+            raise ValueError(f"'{f}_url' must be an http(s) URL")
         if method is not None and (not isinstance(method, str) or method.upper() not in ("POST", "PUT")):
-            raise ValueError(f"'{where}webhook_method' must be POST or PUT")
+            raise ValueError(f"'{f}_method' must be POST or PUT")
         parsed: list[tuple[str, str]] = []
         if headers is not None:
             if not isinstance(headers, list):
-                raise ValueError(f"'{where}webhook_headers' must be a list of \"Name: value\" strings")
+                raise ValueError(f"'{f}_headers' must be a list of \"Name: value\" strings")
             for line in headers:
                 if not isinstance(line, str) or _CONTROL.search(line.replace("\t", " ")):
-                    raise ValueError(f"'{where}webhook_headers' entries must be single-line strings")
+                    raise ValueError(f"'{f}_headers' entries must be single-line strings")
                 name, sep, value = line.partition(":")
                 if not sep or name != name.strip() or not _HEADER_NAME.fullmatch(name) or not value.strip():
-                    raise ValueError(f"'{where}webhook_headers' entries must look like \"Name: value\"")
+                    raise ValueError(f"'{f}_headers' entries must look like \"Name: value\"")
                 parsed.append((name, value.strip()))
         if url is None:
             if method is not None or headers is not None:
-                raise ValueError(f"'{where}webhook_method' and '{where}webhook_headers' require webhook_url")
+                raise ValueError(f"'{f}_method' and '{f}_headers' require {prefix}_url")
             return None
         return cls(url=url, method=(method or "POST").upper(), headers=tuple(parsed))
 
