@@ -21,7 +21,11 @@ __all__ = ["HANDLERS", "add_commands"]
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the toolkit's subcommands to the ``scriptix-compat`` parser."""
-    add_scan_arguments(commands.add_parser("scan", help="find the V1-only calls in a codebase (any language)"))
+    add_scan_arguments(
+        commands.add_parser(
+            "scan", help="find the legacy calls (Batch V1, Zoom Media v1/v2) in a codebase (any language)"
+        )
+    )
 
     report = commands.add_parser("report", help="show a legacy-usage report (SCRIPTIX_COMPAT_REPORT) as a table")
     report.add_argument("path", type=Path, help="the report file")

@@ -6,7 +6,22 @@ from typing import Literal
 
 __all__ = ["REPLACEMENTS", "LegacyOperation", "replacement_for"]
 
-LegacyOperation = Literal["create_session", "media_source", "upload", "align", "get_result", "delete"]
+LegacyOperation = Literal[
+    "create_session",
+    "media_source",
+    "upload",
+    "align",
+    "get_result",
+    "delete",
+    "zm_create_session",
+    "zm_upload",
+    "zm_video_url",
+    "zm_get_result",
+    "zm_captions",
+]
+"""The Batch V1 operations, then the Zoom Media API v1/v2 ones (``zm_``: create a session, the multipart
+``upload``, an upload by ``video_url``, the status/result ``GET``, the captions ``GET`` with ``Accept: text/vtt``)."""
+_ZOOM = "MIGRATION.md#the-zoom-media-api-v1v2-generation"
 
 REPLACEMENTS: dict[str, tuple[str, str]] = {
     "create_session": ("V3Client.create_session(**fields) (the same V3 call)", "MIGRATION.md#1-create-a-session"),
@@ -18,6 +33,11 @@ REPLACEMENTS: dict[str, tuple[str, str]] = {
     "align": ("two V3Client.upload calls bound to the session (media, transcript)", "MIGRATION.md#4-align"),
     "get_result": ("V3Client.get_result(session_id) (the same V3 call)", "MIGRATION.md#5-get-the-result"),
     "delete": ("V3Client.delete_session(session_id) (the same V3 call)", "MIGRATION.md#6-delete"),
+    "zm_create_session": ("V3Client.create_session(**fields) (callback_* become webhook_*)", _ZOOM),
+    "zm_upload": ("V3Client.upload(file, metadata) (a TUS upload to /api/v3/files/)", _ZOOM),
+    "zm_video_url": ("download the media yourself, then V3Client.upload(stream, metadata) (TUS)", _ZOOM),
+    "zm_get_result": ("V3Client.get_result(session_id) (status done instead of done: true)", _ZOOM),
+    "zm_captions": ('compat.formats.render(V3Client.get_result(session_id), "vtt")', _ZOOM),
 }
 
 

@@ -1,4 +1,7 @@
-"""``scan``: the static search for V1-only calls, on a sample repository in eight languages."""
+"""``scan``: the static search for legacy calls, on a sample repository in eight languages and Logic App JSON.
+
+Batch V1 and the older Zoom Media API v1/v2 (``zm_*``; its own cases: ``test_scan_zoommedia.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from compat.staging.scan import REPLACEMENTS, Finding, language_of, main, scan, scan_report, scan_source
+from compat.staging.scan.model import ZOOM_MEDIA_OPERATIONS
 
 HERE = Path(__file__).parent
 SAMPLE = HERE / "sample_repo"
@@ -44,8 +48,31 @@ EXPECTED: list[tuple[str, int, str, str, str]] = [
     ("shell/v1_flow.sh", 23, "align", "high", '"$API/$SESSION_ID/align"'),
     ("shell/v1_flow.sh", 27, "media_source", "high", 'curl -s -X POST "$API"'),
 ]
+# The Zoom Media API v1/v2 clients: the vendor's SDK style (its base URL a parameter: medium), a converter,
+# the Node sample of its docs, a C# Azure Function, a Logic App template
+ZOOM_EXPECTED: list[tuple[str, int, str, str, str]] = [
+    ("csharp/ZoomFunction.cs", 19, "zm_create_session", "high", "await Http.PostAsync(ZoomBase, create)"),
+    ("csharp/ZoomFunction.cs", 23, "zm_video_url", "high", "await Http.PostAsync(ZoomBase + sessionId, media)"),
+    ("csharp/ZoomFunction.cs", 29, "zm_get_result", "high", "Http.GetStringAsync(ZoomBase + sessionId)"),
+    ("csharp/ZoomFunction.cs", 35, "zm_captions", "high", "new HttpRequestMessage(HttpMethod.Get"),
+    ("js/zoom_node_sample.js", 8, "zm_create_session", "high", "request.post("),
+    ("js/zoom_node_sample.js", 14, "zm_upload", "high", "request.post({ url: API + sessionId"),
+    ("js/zoom_node_sample.js", 22, "zm_get_result", "high", "request.get({ url: `${API}${sessionId}`"),
+    ("logicapp/zoom-video-indexer.json", 30, "zm_create_session", "high", '"uri": "https://api.zoommedia.ai/api/v1/'),
+    ("logicapp/zoom-video-indexer.json", 49, "zm_video_url", "high", "/session/@{body('Create_session')['sessionId']}"),
+    ("logicapp/zoom-video-indexer.json", 61, "zm_upload", "high", "/session/@{body('Create_session')['sessionId']}"),
+    ("logicapp/zoom-video-indexer.json", 113, "zm_get_result", "high", "api/v2/speech-to-text/session/@{triggerBody()"),
+    ("logicapp/zoom-video-indexer.json", 123, "zm_captions", "high", "api/v2/speech-to-text/session/@{triggerBody()"),
+    ("python/zoom_client.py", 38, "zm_create_session", "medium", "response = requests.post("),
+    ("python/zoom_client.py", 50, "zm_upload", "medium", "requests.post(self._url(), files=files"),
+    ("python/zoom_client.py", 57, "zm_get_result", "medium", "return requests.get(self._url()"),
+    ("python/zoom_client.py", 61, "zm_captions", "medium", "return requests.get(self._url()"),
+    ("python/zoom_to_vtt.py", 13, "zm_get_result", "high", 'requests.get(f"{SESSIONS}/{session_id}"'),
+]
+EXPECTED = sorted(EXPECTED + ZOOM_EXPECTED)
 
-V3_FILES = ["python/v3_tus.py", "js/v3_tus.ts", "js/v3_uppy.js", "shell/v3_tus.sh"]
+V3_FILES = ["python/v3_tus.py", "js/v3_tus.ts", "js/v3_uppy.js", "shell/v3_tus.sh", "js/v3_after_zoom.js"]
+NOT_READ = ["js/package.json"]  # JSON without the Azure template marker
 
 LANGUAGES = {
     "csharp": "csharp",
@@ -55,6 +82,7 @@ LANGUAGES = {
     "python": "python",
     "ruby": "ruby",
     "shell": "shell",
+    "logicapp": "json",
 }
 
 
@@ -96,6 +124,14 @@ def test_every_finding_names_a_replacement_with_a_migration_anchor(findings: lis
     assert "MIGRATION.md#3-upload-media-put" in REPLACEMENTS["upload"]
     assert "/api/v3/files/" in REPLACEMENTS["upload"] and "session_id=" in REPLACEMENTS["upload"]
     assert "compat.V3Client.upload(" in REPLACEMENTS["upload"]
+
+
+def test_unmarked_json_is_not_read(findings: list[Finding]) -> None:
+    for name in NOT_READ:
+        assert "speech-to-text/session" in (SAMPLE / name).read_text()
+        assert scan(SAMPLE / name) == []
+        assert scan_report(SAMPLE / name).files_scanned == 0
+    assert not any(f.file in NOT_READ for f in findings)
 
 
 def test_create_session_is_low_and_says_the_call_is_still_valid(findings: list[Finding]) -> None:
@@ -145,14 +181,15 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(SAMPLE), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert set(document) == {"findings", "files_scanned"}
-    assert document["files_scanned"] == len([p for p in SAMPLE.rglob("*") if p.is_file()])
+    read = [p for p in SAMPLE.rglob("*") if p.is_file() and p.relative_to(SAMPLE).as_posix() not in NOT_READ]
+    assert document["files_scanned"] == len(read)
     rows = document["findings"]
     assert [(r["file"], r["line"]) for r in rows] == sorted((r["file"], r["line"]) for r in rows)
     assert [(r["file"], r["line"], r["operation"], r["confidence"]) for r in rows] == [e[:4] for e in EXPECTED]
     for row in rows:
         assert set(row) == {"file", "line", "operation", "replacement", "confidence", "language", "snippet"}
         assert isinstance(row["line"], int) and row["line"] >= 1
-        assert row["operation"] in ("upload", "media_source", "align", "create_session")
+        assert row["operation"] in ("upload", "media_source", "align", "create_session", *ZOOM_MEDIA_OPERATIONS)
         assert row["confidence"] in ("high", "medium", "low")
         assert len(row["snippet"]) <= 200
 
@@ -173,13 +210,13 @@ def test_text_format(capsys: pytest.CaptureFixture[str]) -> None:
     low = sum(1 for e in EXPECTED if e[3] == "low")
     files = len({e[0] for e in EXPECTED})
     assert summary.startswith(
-        f"{len(EXPECTED)} V1-only calls in {files} files (high {high}, medium {medium}, low {low};"
+        f"{len(EXPECTED)} legacy calls in {files} files (high {high}, medium {medium}, low {low};"
     )
 
 
 def test_text_format_without_findings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(SAMPLE / "python" / "v3_tus.py")]) == 0
-    assert capsys.readouterr().out == "No V1-only calls found (1 file scanned).\n"
+    assert capsys.readouterr().out == "No legacy calls found (1 file scanned).\n"
 
 
 def test_fail_on_findings_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from compat.staging.scan import language_of
-from compat.staging.scan.call_rules import RELEVANT, RULES, SIGNALS
+from compat.staging.scan.call_rules import FILE_SIGNALS, REFINEMENTS, RELEVANT, RULES, SIGNALS
 from compat.staging.scan.language_rules import LanguageRules
 from compat.staging.scan.languages import BY_NAME, LANGUAGES, PYTHON_FALLBACK
 from compat.staging.scan.patterns import scan_patterns
@@ -29,7 +29,12 @@ def test_no_two_rows_claim_the_same_extension_or_interpreter() -> None:
 @pytest.mark.parametrize("rules", LANGUAGES, ids=lambda r: r.name)
 def test_each_row_names_its_files_and_its_patterns_compile(rules: LanguageRules) -> None:
     for ext in rules.extensions:
-        assert language_of("file" + ext) == rules.name
+        if rules.marker:  # read only with its marker (``.json``: Azure templates, not any JSON)
+            assert language_of("file" + ext) is None
+            head = '{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"}'
+            assert language_of("file" + ext, head) == rules.name
+        else:
+            assert language_of("file" + ext) == rules.name
     for prog in rules.interpreters:
         assert language_of("script", f"#!/usr/bin/env {prog}\n") == rules.name
     assert rules.call_pattern.pattern and rules.assign_pattern.groups >= 1
@@ -44,11 +49,20 @@ def test_every_language_but_python_is_read_by_pattern() -> None:
 
 
 def test_rules_name_only_known_signals_and_every_file_term_is_relevant() -> None:
-    names = {s.name for s in SIGNALS}
+    names = {s.name for s in SIGNALS} | {s.name for s in FILE_SIGNALS}
     for rule in RULES:
         assert rule.sends <= names
-        assert rule.via <= names | {"PUT", "POST"}
+        assert rule.via <= names | {"PUT", "POST", "GET"}
     assert all(term == term.lower() for term in RELEVANT)
+    operations = {rule.operation for rule in RULES if rule.operation}
+    assert set(REFINEMENTS) | set(REFINEMENTS.values()) <= operations
+
+
+def test_a_generation_is_rows_each_rule_names_its_own() -> None:
+    """The Zoom Media rules are rows marked with their generation; Batch V1 rows are the default."""
+    zoom = [rule for rule in RULES if rule.generation == "zoommedia"]
+    assert zoom and all(rule.operation and rule.operation.startswith("zm_") for rule in zoom)
+    assert all(not (rule.operation or "").startswith("zm_") for rule in RULES if rule.generation == "batch_v1")
 
 
 def test_a_new_language_is_one_row() -> None:

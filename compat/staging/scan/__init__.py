@@ -1,7 +1,7 @@
-"""``scriptix-compat scan``: find the V1-only calls in a codebase, in any language, without running it.
+"""``scriptix-compat scan``: find the legacy calls in a codebase, in any language, without running it.
 
-Scriptix V3 dropped three V1 calls; the scan lists every place that still makes one, with the V3
-replacement and its section of ``MIGRATION.md``:
+Scriptix V3 dropped three Batch V1 calls, and the whole older generation, the Zoom Media API v1/v2; the
+scan lists every place that still makes one, with the V3 replacement and its section of ``MIGRATION.md``:
 
 =================  ======================================================================  ==========
 operation          what is found                                                           confidence
@@ -26,6 +26,28 @@ operation          what is found                                                
 
 ``GET …/result`` and ``DELETE …/session/{id}`` are the same in V3 and give no finding.
 
+The Zoom Media API v1/v2 (``api.zoommedia.ai``, ``/api/v1|v2/speech-to-text/session…``; MIGRATION.md, "The
+Zoom Media API v1/v2 generation"). A call is ``high`` when it names the API itself (its host, an
+``/api/v1|v2`` path, or the ``X-Zoom-S2T-Token`` header, in the call or the names it uses), ``medium`` when
+only its file does (a file that names the API and no ``/api/v3`` path: a base URL passed as a parameter),
+or when only its shape says so:
+
+=======================  ===============================================================  ==============
+operation                what is found                                                    confidence
+=======================  ===============================================================  ==============
+``zm_create_session``    a ``POST`` to ``…/speech-to-text/session``                       high / medium
+``zm_upload``            a ``POST`` to ``…/session/{id}`` (the multipart ``upload``); a   high / medium
+                         multipart ``POST`` to a session of any API (Batch V1 never
+                         POSTs there)                                                     medium
+``zm_video_url``         such a ``POST`` sending ``video_url``                            high / medium
+``zm_get_result``        a ``GET`` of ``…/session/{id}`` (``done`` and ``results``)       high / medium
+``zm_captions``          such a ``GET`` asking for ``text/vtt``/``text/srt`` (``Accept``),
+                         also of a session of any API                                     high / medium
+=======================  ===============================================================  ==============
+
+A call that names no HTTP method is a ``GET``; a request object built over several statements
+(``curl_init``, ``new HttpRequestMessage``) is one call that takes what its later statements set up.
+
 How each language is read
 -------------------------
 
@@ -39,6 +61,10 @@ How each language is read
   ``self._url(sid)``). Headers and bodies are read the same way (``headers=HEADERS``,
   ``payload["media_source"] = …``). Docstrings are text, not calls. When a file does not parse, the
   pattern rules below are used instead.
+* **Azure Logic App workflows and ARM templates** (``.json`` files whose start names
+  ``schema.management.azure.com`` or ``Microsoft.Logic``; other JSON is not read) as data: the JSON is parsed
+  and walked, and every object with a ``method`` and a ``uri`` (an ``Http`` action's ``inputs``, an
+  ``HttpWebhook``'s ``subscribe``, wherever nested) is a request, at the line of its ``"uri"``.
 * **JavaScript/TypeScript, PHP, shell (curl/wget/httpie), Go, Java, C#, Ruby** by pattern. The code is
   split into statements (brackets, continuation lines, method chains, ``\\`` in shell), comments are
   set apart, and each statement is checked for an HTTP call, its method (``method: "PUT"``,
@@ -55,9 +81,9 @@ A comment that merely mentions an endpoint (``# PUT /api/v3/speech-to-text/sessi
 
 Skipped: ``.git``, ``node_modules``, ``.venv``, ``venv``, ``__pycache__``, ``dist``, ``build`` (and tool
 caches), files over 2 MiB, binary files (a NUL byte in the first 8 KiB), ``*.min.js``, and files of other
-languages (Markdown, YAML, JSON payload files, …). Symbolic links to directories are not followed.
-A file that contains none of ``speech-to-text/session``, ``x-filename``, ``media_source`` and ``/align``
-cannot hold a finding and is counted as scanned without further analysis.
+languages (Markdown, YAML, JSON that is not an Azure template, …). Symbolic links to directories are not
+followed. A file that contains none of ``speech-to-text/session``, ``x-filename``, ``media_source``,
+``/align`` and ``zoommedia.ai`` cannot hold a finding and is counted as scanned without further analysis.
 
 Command line (``main``): ``scan PATH [--format text|json] [--fail-on-findings]``. ``json`` prints
 ``{"findings": [...], "files_scanned": N}`` (sorted by file and line; ``file`` relative to PATH); ``text``
@@ -70,12 +96,12 @@ usage.
 ...     print(finding.file, finding.line, finding.operation, finding.replacement)
 
 Modules: ``scanner`` (``scan``, ``scan_report``, ``scan_source``), ``model`` (``Finding``, operations,
-confidences, ``REPLACEMENTS``), ``files`` (walking, skipping, ``language_of``), ``endpoints`` (which V1
+confidences, ``REPLACEMENTS``), ``files`` (walking, skipping, ``language_of``), ``endpoints`` (which session
 endpoint a URL names), ``python_ast``, ``python_scopes``, ``python_values``, ``python_comments`` (Python),
-``statements`` and ``patterns`` (the one engine for every other language), ``languages`` (its table: one
-row of patterns per language, of the type in ``language_rules``), ``call_rules`` (what a V1-only call sends
-and the rules that name it, the same in every language), ``report`` (text and JSON), ``cli`` (``main``,
-``add_arguments``, ``run``).
+``statements`` and ``patterns`` (the one engine for every other language), ``json_requests`` (Logic App
+JSON), ``languages`` (its table: one row of patterns per language, of the type in ``language_rules``),
+``call_rules`` (what a legacy call sends and the rules that name it, per generation, the same in every
+language), ``report`` (text and JSON), ``cli`` (``main``, ``add_arguments``, ``run``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a file or a directory to scan")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     parser.add_argument(
-        "--fail-on-findings", action="store_true", help="exit with status 1 when any V1-only call is found"
+        "--fail-on-findings", action="store_true", help="exit with status 1 when any legacy call is found"
     )
 
 
@@ -50,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``scriptix-compat scan PATH [--format text|json] [--fail-on-findings]``; ``argv`` excludes ``scan``."""
     parser = argparse.ArgumentParser(
         prog="scriptix-compat scan",
-        description="Find the Scriptix V1-only calls (PUT upload, media_source, /align) in a codebase.",
+        description="Find the legacy Scriptix calls in a codebase: Batch V1 (PUT upload, media_source, /align) "
+        "and the Zoom Media API v1/v2 (api.zoommedia.ai).",
     )
     add_arguments(parser)
     try:

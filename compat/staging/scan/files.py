@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from compat.staging.scan.language_rules import MARKER_BYTES
 from compat.staging.scan.languages import LANGUAGES
 
 __all__ = ["MAX_FILE_BYTES", "SKIP_DIRS", "file_language", "language_of", "read_text", "walk"]
@@ -31,20 +32,24 @@ SKIP_DIRS = frozenset(
     }
 )
 
-_EXTENSIONS: dict[str, str] = {ext: rules.name for rules in LANGUAGES for ext in rules.extensions}
+_EXTENSIONS = {ext: rules for rules in LANGUAGES for ext in rules.extensions}
 _SHEBANG_LANGS: dict[str, str] = {prog: rules.name for rules in LANGUAGES for prog in rules.interpreters}
 _HEAD_BYTES = 256
 
 
 def language_of(path: str | os.PathLike[str], head: str = "") -> str | None:
-    """The language the scan reads ``path`` as (by extension, else by ``#!`` line in ``head``), or ``None``."""
+    """The language the scan reads ``path`` as (by extension, else by ``#!`` line in ``head``), or ``None``.
+
+    An extension whose row has a ``marker`` (``.json``) names its language only when ``head`` (the
+    file's start) holds the marker.
+    """
     name = os.fspath(path)
     lower = name.lower()
     if lower.endswith(".min.js"):
         return None
-    lang = _EXTENSIONS.get(os.path.splitext(lower)[1])
-    if lang is not None:
-        return lang
+    rules = _EXTENSIONS.get(os.path.splitext(lower)[1])
+    if rules is not None:
+        return rules.name if rules.marks(head) else None
     if os.path.splitext(lower)[1] == "" and head.startswith("#!"):
         words = head.splitlines()[0][2:].split()
         if words and os.path.basename(words[0]) == "env":
@@ -56,12 +61,15 @@ def language_of(path: str | os.PathLike[str], head: str = "") -> str | None:
 
 
 def file_language(path: Path) -> str | None:
-    """``language_of`` a file on disk: a file without an extension is read for its ``#!`` line."""
+    """``language_of`` a file on disk: a file without an extension is read for its ``#!`` line, one whose
+    extension needs a marker (``.json``) for that."""
     language = language_of(path.name)
-    if language is None and not path.suffix:
+    rules = _EXTENSIONS.get(path.suffix.lower())
+    needs_marker = rules is not None and bool(rules.marker)
+    if language is None and (not path.suffix or needs_marker):
         try:
             with path.open("rb") as handle:
-                head = handle.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+                head = handle.read(MARKER_BYTES if needs_marker else _HEAD_BYTES).decode("utf-8", errors="replace")
         except OSError:
             head = ""
         language = language_of(path.name, head)

@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DECLARED_TYPE", "KEY", "NEVER", "LanguageRules"]
+__all__ = ["DECLARED_TYPE", "KEY", "MARKER_BYTES", "NEVER", "LanguageRules"]
 
 NEVER: Final = r"(?!)"
 """A pattern that matches nothing."""
+
+MARKER_BYTES: Final = 4096
+"""How much of a file's start :attr:`LanguageRules.marker` is looked for in."""
 
 KEY: Final = "{key}"
 """Where the name of the key goes in :attr:`LanguageRules.key`."""
@@ -72,6 +75,17 @@ class LanguageRules:
     """A ``{`` right after a name or ``]`` opens a literal (``T{…}``, ``[]T{…}``)."""
     arrow_brace_literal: bool = False
     """A ``{`` after ``=>`` opens a literal (a hash) rather than a function body."""
+    marker: str = ""
+    """A file with one of :attr:`extensions` is read as this language only when its first
+    :data:`MARKER_BYTES` match this pattern (``.json``: only Azure templates, never ordinary JSON)."""
+    structured: bool = False
+    """The file is data, parsed as JSON rather than split into statements: each object holding a
+    ``method`` and a ``uri`` (or ``url``) is one HTTP request of that method, its text read with the
+    signal patterns of this row (:mod:`compat.staging.scan.json_requests`)."""
+
+    def marks(self, head: str) -> bool:
+        """Whether a file that starts with ``head`` is of this language (always, for a row without a marker)."""
+        return not self.marker or re.search(self.marker, head[:MARKER_BYTES]) is not None
 
     @functools.cached_property
     def call_pattern(self) -> re.Pattern[str]:

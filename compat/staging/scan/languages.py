@@ -3,15 +3,17 @@
 A row names the language's files (extensions, ``#!`` interpreters), how its code is split (comments,
 quotes) and what its HTTP calls look like (the call, its methods, a multipart body, a key, an
 assignment); :class:`~compat.staging.scan.language_rules.LanguageRules` documents each field. What a
-V1-only call sends and how it is named is the same in every language (:mod:`.call_rules`). Python is read
+legacy call sends and how it is named is the same in every language (:mod:`.call_rules`). Python is read
 through its AST (:mod:`.python_ast`); its row gives its files and the patterns for a file that does not parse.
+A ``GET`` row is only needed where a statement may name several methods: a call that names none is a GET.
+Azure Logic App and ARM templates (JSON) are a row too, read as data (:mod:`.json_requests`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from compat.staging.scan.language_rules import DECLARED_TYPE, LanguageRules
+from compat.staging.scan.language_rules import DECLARED_TYPE, NEVER, LanguageRules
 
 __all__ = ["BY_NAME", "LANGUAGES", "PYTHON_FALLBACK"]
 
@@ -30,13 +32,16 @@ JAVASCRIPT = LanguageRules(
             "POST",
             r"""(?i)\b(?:method|type)\s*:\s*['"`]post['"`]|\.post\s*(?:<[^()]*?>\s*)?\(|\(\s*['"`]post['"`]\s*,""",
         ),
+        ("GET", r"""(?i)\b(?:method|type)\s*:\s*['"`]get['"`]|\(\s*['"`]get['"`]\s*,"""),
     ),
+    # … and the ``request`` package of the Node samples of the Zoom Media era (``request(options, cb)``,
+    # ``request.post({url, json})``, ``rp(options)`` from request-promise)
     call=(
         r"""\bfetch\s*\(|\baxios\b|\.ajax\s*\(|\bgot\s*[.(]|\bky\s*[.(]|\bsuperagent\b|\bneedle\s*\(|"""
         r"""\bhttps?\.request\s*\(|\bnew\s+Request\s*\(|\.open\s*\(|\.(?:put|post|request)\s*(?:<[^()]*?>\s*)?\(|"""
-        r"""\$http\b"""
+        r"""\$http\b|\b(?:request|rp)(?:\.(?:get|post|put))?\s*\(|\.get\s*<[^()]*?>\s*\(|\bhttp\.get\s*\("""
     ),
-    multipart=r"""(?i)\bFormData\b|multipart|\bform-data\b""",
+    multipart=r"""(?i)\bFormData\b|multipart|\bform-data\b""",  # (?i): also request's ``formData`` option
     key=r"""\\?["'`]{key}\\?["'`]\s*(?::|,|\))|(?<![\w$'"`]){key}\s*(?::|=(?![=>]))""",
     assign=r"""^\s*(?:export\s+)?(?:(?:const|let|var)\s+)?((?:this\.)?[A-Za-z_$][\w$]*)\s*(?::\s*[^=;]+?)?\s*=(?![=>])""",
 )
@@ -68,6 +73,7 @@ PHP = LanguageRules(
             r"""CURLOPT_CUSTOMREQUEST\s*(?:,|=>)\s*['"]POST['"]|(?:->|::)post\s*\(|\(\s*['"]POST['"]\s*,|"""
             r"""['"]method['"]\s*=>\s*['"]POST['"]""",
         ),
+        ("GET", r"""(?i)CURLOPT_HTTPGET\b|(?:->|::)get\s*\(|\(\s*['"]GET['"]\s*,|['"]method['"]\s*=>\s*['"]GET['"]"""),
     ),
     call=(
         r"""\bcurl_init\s*\(|\bcurl_setopt(?:_array)?\s*\(|\bcurl_exec\s*\(|"""
@@ -85,7 +91,8 @@ PHP = LanguageRules(
 )
 
 # curl, wget and HTTPie (http/https/xh), whose HTTP method is an option: the first of -X/--request, wget's
-# --method or HTTPie's method word, else -T (PUT), else data or a form (POST), else GET
+# --method or HTTPie's method word, else -T (PUT), else data or a form (POST), else none (the engine takes a
+# call that names no method as a GET)
 SHELL = LanguageRules(
     name="shell",
     extensions=(".sh", ".bash", ".zsh", ".ksh"),
@@ -108,7 +115,6 @@ SHELL = LanguageRules(
             r"""(?m)(?<!\S)(?:-[A-Za-z]*[dF]|--data(?:-raw|-binary|-urlencode|-ascii)?|--json|--form(?:-string)?|"""
             r"""--post-data|--post-file)(?=[\s=@'"]|$)""",
         ),
-        ("GET", ""),
     ),
     call=r"""(?m)(?:^|[\s;|&(`])(?:curl|wget|http|https|xh)(?=\s)""",
     multipart=r"""(?<!\S)(?:-[A-Za-z]*F|--form(?:-string)?)(?=[\s=])|multipart""",
@@ -131,6 +137,7 @@ GO = LanguageRules(
     methods=(
         ("PUT", r"""\bhttp\.MethodPut\b|"PUT"|\.Put\s*\("""),
         ("POST", r"""\bhttp\.MethodPost\b|"POST"|\bhttp\.Post(?:Form)?\s*\(|\.Post(?:Form)?\s*\("""),
+        ("GET", r"""\bhttp\.MethodGet\b|"GET"|\bhttp\.Get\s*\(|\.Get\s*\("""),
     ),
     call=(
         r"""\bhttp\.(?:NewRequest(?:WithContext)?|Post|PostForm|Get|Head)\s*\(|\.Do\s*\(|\.R\(\)|"""
@@ -160,6 +167,11 @@ JAVA = LanguageRules(
             r"""\.POST\s*\(|setRequestMethod\s*\(\s*"POST"\s*\)|\bnew\s+HttpPost\s*[<(]|\.method\s*\(\s*"POST"|"""
             r"""\bHttpMethod\.POST\b|\.post\s*\(\s*(?:RequestBody\b|\w*[bB]ody\s*[,)])|"""
             r"""(?:[tT]emplate|[cC]lient|Unirest)\.post(?:ForObject|ForEntity)?\s*\(""",
+        ),
+        (
+            "GET",
+            r"""\.GET\s*\(|setRequestMethod\s*\(\s*"GET"\s*\)|\bnew\s+HttpGet\s*[<(]|\.method\s*\(\s*"GET"|"""
+            r"""\bHttpMethod\.GET\b|(?:[tT]emplate|Unirest)\.get(?:ForObject|ForEntity)?\s*\(""",
         ),
     ),
     call=(
@@ -191,6 +203,11 @@ CSHARP = LanguageRules(
             "POST",
             r"""\bPost(?:AsJson)?Async\s*\(|\bHttpMethod\.Post\b|\bMethod\.(?:Post|POST)\b|\bMethod\s*=\s*"POST"|"""
             r"""\bnew\s+HttpMethod\s*\(\s*"POST"\s*\)""",
+        ),
+        (
+            "GET",
+            r"""\bGet(?:String|ByteArray|Stream|FromJson)?Async\s*\(|\bHttpMethod\.Get\b|\bMethod\.(?:Get|GET)\b|"""
+            r"""\bMethod\s*=\s*"GET"|\bnew\s+HttpMethod\s*\(\s*"GET"\s*\)""",
         ),
     ),
     call=(
@@ -226,6 +243,7 @@ RUBY = LanguageRules(
             r"""\bNet::HTTP::Post\b|\.post\b(?![?!=])|\bmethod:\s*:post\b|:method\s*=>\s*:post\b|"""
             r"""\brequest\s*\(\s*:post\b|\bNet::HTTP\.post(?:_form)?\b""",
         ),
+        ("GET", r"""\bNet::HTTP::Get\b|\bmethod:\s*:get\b|:method\s*=>\s*:get\b|\brequest\s*\(\s*:get\b"""),
     ),
     call=(
         r"""\bNet::HTTP\b|\bRestClient\b|\bHTTParty\b|\bFaraday\b|\bTyphoeus\b|\bHTTP\.|\.request\s*\(|"""
@@ -249,6 +267,7 @@ PYTHON_FALLBACK = LanguageRules(
     methods=(
         ("PUT", r"""(?i)\.put\s*\(|\bmethod\s*=\s*['"]PUT['"]|\(\s*['"]PUT['"]\s*,"""),
         ("POST", r"""(?i)\.post\s*\(|\bmethod\s*=\s*['"]POST['"]|\(\s*['"]POST['"]\s*,"""),
+        ("GET", r"""(?i)\bmethod\s*=\s*['"]GET['"]|\(\s*['"]GET['"]\s*,"""),
     ),
     call=(
         r"""\brequests\.|\bhttpx\.|\burllib|\bsession\.|\bclient\.|\.request\s*\(|\.(?:put|post)\s*\(|"""
@@ -260,7 +279,36 @@ PYTHON_FALLBACK = LanguageRules(
 )
 """Python's files; its patterns are only for a Python file that does not parse (the AST reads every other one)."""
 
-LANGUAGES: tuple[LanguageRules, ...] = (PYTHON_FALLBACK, JAVASCRIPT, TYPESCRIPT, PHP, SHELL, GO, JAVA, CSHARP, RUBY)
+# Azure Logic App workflow definitions and the ARM templates that deploy them: JSON, read as data. Each
+# request (an ``Http`` action's ``inputs``, an ``HttpWebhook``'s ``subscribe``) is an object with ``method``
+# and ``uri``; these patterns read its text (``json.dumps`` of the object). Other JSON is not read.
+LOGIC_APP_JSON = LanguageRules(
+    name="json",
+    extensions=(".json",),
+    marker=r"schema\.management\.azure\.com|Microsoft\.Logic",
+    structured=True,
+    line_comments=(),
+    block_comment=None,
+    quotes='"',
+    methods=(("", r'"method":\s*"([A-Za-z]+)"'),),
+    call=r'"(?:uri|url)":',
+    multipart=r"(?i)multipart/form-data|\$multipart",
+    key=r'"{key}":',
+    assign=NEVER + "()",
+)
+
+LANGUAGES: tuple[LanguageRules, ...] = (
+    PYTHON_FALLBACK,
+    JAVASCRIPT,
+    TYPESCRIPT,
+    PHP,
+    SHELL,
+    GO,
+    JAVA,
+    CSHARP,
+    RUBY,
+    LOGIC_APP_JSON,
+)
 """Every row; ``language_of`` names a file's language from their extensions and interpreters."""
 
 BY_NAME: dict[str, LanguageRules] = {rules.name: rules for rules in LANGUAGES if rules is not PYTHON_FALLBACK}

@@ -5,6 +5,11 @@ An HTTP call is ``X.put/.post(url, …)``, ``X.request("PUT", url)`` / ``.reques
 has data), or any call with a ``method=`` keyword. Its URL, headers and body are read as far as the
 module shows them (:mod:`compat.staging.scan.python_values`). A file that does not parse is read by
 pattern instead.
+
+Batch V1 calls are decided here from the tree. The calls of the other generations (Zoom Media) are
+decided by the rules of :mod:`.call_rules`, from signals read in the tree: the patterns of
+:data:`~.call_rules.SIGNALS` over the call's URL and the strings it and the names it uses hold, their
+keys over the dict keys and keyword names there, and multipart from ``files=`` and the like.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from compat.staging.scan.endpoints import PLACEHOLDER, kinds_in
+from compat.staging.scan.call_rules import RULES, SIGNALS
+from compat.staging.scan.endpoints import PLACEHOLDER, EndpointKind, kinds_in
 from compat.staging.scan.languages import PYTHON_FALLBACK
 from compat.staging.scan.model import Confidence, Hit, Operation
 from compat.staging.scan.patterns import scan_patterns
@@ -26,6 +32,10 @@ __all__ = ["scan_python"]
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _RELATED_DEPTH = 3
 _ALIGN_URL = re.compile(r"/align/?$")
+_SIGNAL_PATTERNS = tuple((s.name, re.compile(s.pattern)) for s in SIGNALS if s.pattern)
+_SIGNAL_KEYS = tuple((s.name, frozenset(s.keys)) for s in SIGNALS if s.keys)
+_OTHER_RULES = tuple(rule for rule in RULES if rule.generation != "batch_v1")
+_OTHER_URLS = frozenset(rule.url for rule in _OTHER_RULES)
 
 
 @dataclass
@@ -104,9 +114,17 @@ def _could_be_url(value: ast.expr | None) -> bool:
 class _Analysis:
     """One parsed module (or one commented-out snippet): its calls, and the hits they make."""
 
-    def __init__(self, tree: ast.Module, *, outer: Scope | None = None, line_offset: int = 0) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        *,
+        outer: Scope | None = None,
+        line_offset: int = 0,
+        file_signals: frozenset[str] = frozenset(),
+    ) -> None:
         self.tree = tree
         self.line_offset = line_offset
+        self.file_signals = file_signals
         self.bindings = bind_module(tree, outer)
         self.hits: list[Hit] = []
         self.consumed: set[int] = set()  # ``id`` of the media_source nodes a reported call sends
@@ -148,6 +166,10 @@ class _Analysis:
         method, url_node = request
         url = text_of(url_node, scope)
         kinds = kinds_in(url) if url is not None else set()
+        decided = self._other_generation(call, scope, method, url, kinds)
+        if decided is not None:
+            self._hit(call, *decided)
+            return
         unknown_url = url is None or not PLACEHOLDER.sub("", url).strip()
         if method == "PUT":
             if "item" in kinds:
@@ -175,6 +197,35 @@ class _Analysis:
                 self.consumed.update(id(n) for n in evidence.media_source)
             elif "collection" in kinds:
                 self._hit(call, "create_session", "low")
+
+    def _other_generation(
+        self, call: ast.Call, scope: Scope, method: str, url: str | None, kinds: set[EndpointKind]
+    ) -> tuple[Operation, Confidence] | None:
+        """The call's operation when the first rule it matches is not a Batch V1 one (those are decided above)."""
+        if not (kinds & _OTHER_URLS) and not _OTHER_URLS & {"unknown", "any"}:
+            return None  # no rule of another generation can match: spare the walk (``x.get(…)`` is everywhere)
+        texts: list[str] = [url or ""]
+        keys: set[str] = set()
+        for node in self._related(call, scope):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                    texts.append(sub.value)
+                elif isinstance(sub, ast.Dict):
+                    keys.update(k.value for k in sub.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
+                elif isinstance(sub, ast.Call):
+                    keys.update(k.arg for k in sub.keywords if k.arg)
+        text = "\n".join(texts)
+        signals = {name for name, pattern in _SIGNAL_PATTERNS if pattern.search(text)}
+        signals.update(name for name, names in _SIGNAL_KEYS if names & keys)
+        if self._evidence(call, scope).multipart:
+            signals.add("multipart")
+        named = {method} | signals | self.file_signals
+        for rule in RULES:
+            if rule.matches(kinds, named, url or ""):
+                if rule.generation == "batch_v1" or rule.operation is None:
+                    return None
+                return rule.operation, rule.confidence
+        return None
 
     def _evidence(self, call: ast.Call, scope: Scope) -> _Evidence:
         evidence = _Evidence()
@@ -227,15 +278,19 @@ class _Analysis:
         return out
 
 
-def scan_python(source: str, mentions: bool) -> list[Hit]:
-    """The hits in a Python file: its calls, then its commented-out calls (``low``); by pattern if it does not parse."""
+def scan_python(source: str, mentions: bool, file_signals: frozenset[str] = frozenset()) -> list[Hit]:
+    """The hits in a Python file: its calls, then its commented-out calls (``low``); by pattern if it does not parse.
+
+    ``file_signals``: the :data:`~.call_rules.FILE_SIGNALS` of the file.
+    """
     tree = parse_python(source)
     if tree is None:
-        return scan_patterns(source.splitlines(), PYTHON_FALLBACK, mentions)
-    analysis = _Analysis(tree)
+        return scan_patterns(source.splitlines(), PYTHON_FALLBACK, mentions, file_signals)
+    analysis = _Analysis(tree, file_signals=file_signals)
     hits = analysis.run(mentions)
     for first_line, snippet in commented_out_code(source):
-        for hit in _Analysis(snippet, outer=analysis.bindings.module, line_offset=first_line - 1).run(mentions):
+        outer = analysis.bindings.module
+        for hit in _Analysis(snippet, outer=outer, line_offset=first_line - 1, file_signals=file_signals).run(mentions):
             hit.confidence = "low"
             hits.append(hit)
     return hits

@@ -27,12 +27,12 @@ def write_text(report: ScanReport, root: str, out: TextIO) -> None:
     files = report.files_scanned
     scanned = f"{files} file{'s' if files != 1 else ''} scanned"
     if not count:
-        out.write(f"No V1-only calls found ({scanned}).\n")
+        out.write(f"No legacy calls found ({scanned}).\n")
         return
     by = {c: sum(1 for f in report.findings if f.confidence == c) for c in ("high", "medium", "low")}
     in_files = len({f.file for f in report.findings})
     out.write(
-        f"{count} V1-only call{'s' if count != 1 else ''} in {in_files} file{'s' if in_files != 1 else ''} "
+        f"{count} legacy call{'s' if count != 1 else ''} in {in_files} file{'s' if in_files != 1 else ''} "
         f"(high {by['high']}, medium {by['medium']}, low {by['low']}; {scanned}). See MIGRATION.md.\n"
     )
 

@@ -6,9 +6,11 @@ import os
 import re
 from pathlib import Path
 
-from compat.staging.scan.call_rules import RELEVANT
+from compat.staging.scan.call_rules import FILE_SIGNALS, RELEVANT
 from compat.staging.scan.endpoints import SESSION
 from compat.staging.scan.files import file_language, language_of, read_text, walk
+from compat.staging.scan.json_requests import scan_json
+from compat.staging.scan.language_rules import MARKER_BYTES
 from compat.staging.scan.languages import BY_NAME
 from compat.staging.scan.model import RANK, REPLACEMENTS, Finding, Hit, ScanReport
 from compat.staging.scan.patterns import scan_patterns
@@ -27,20 +29,25 @@ _SNIPPET_MAX = 200
 
 def scan_source(source: str, filename: str = "<source>", language: str | None = None) -> list[Finding]:
     """Scan one file's text. ``language`` defaults to what ``filename`` says (``None``: no findings)."""
-    language = language or language_of(filename, source[:256])
+    language = language or language_of(filename, source[:MARKER_BYTES])
     if language is None or not _RELEVANT.search(source):
         return []
     mentions = bool(SESSION.search(source))
+    file_signals = frozenset(signal.name for signal in FILE_SIGNALS if signal.found_in(source))
+    rules = BY_NAME.get(language)
     if language == "python":
-        hits = scan_python(source, mentions)
+        hits = scan_python(source, mentions, file_signals)
+    elif rules is not None and rules.structured:
+        hits = scan_json(source, rules, file_signals)
     else:
-        hits = scan_patterns(source.splitlines(), BY_NAME[language], mentions)
+        hits = scan_patterns(source.splitlines(), BY_NAME[language], mentions, file_signals)
     v3_code = bool(_V3_EVIDENCE.search(source))
     return _findings(hits, source.splitlines(), filename, language, v3_code)
 
 
 def _findings(hits: list[Hit], lines: list[str], rel: str, language: str, v3_code: bool) -> list[Finding]:
-    """One finding per line and operation (the most confident hit), none for only create calls in V3 code."""
+    """One finding per line and operation (the most confident hit), none for only Batch V1 create calls in V3
+    code (the call is still valid there)."""
     best: dict[tuple[int, str], Hit] = {}
     for hit in hits:
         key = (hit.line, hit.operation)
@@ -93,5 +100,5 @@ def scan_report(path: str | os.PathLike[str]) -> ScanReport:
 
 
 def scan(path: str | os.PathLike[str]) -> list[Finding]:
-    """The V1-only calls under ``path`` (a file or a directory), sorted by file and line."""
+    """The legacy calls under ``path`` (a file or a directory), sorted by file and line."""
     return scan_report(path).findings
