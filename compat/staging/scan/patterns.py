@@ -21,7 +21,7 @@ from compat.staging.scan.language_rules import NEVER, LanguageRules
 from compat.staging.scan.model import Confidence, Hit, Operation
 from compat.staging.scan.statements import SplitSource, split_comments, statements
 
-__all__ = ["compile_signals", "decide", "scan_patterns"]
+__all__ = ["CompiledSignals", "compile_signals", "decide", "scan_patterns"]
 
 _STRAY_OPERATIONS = frozenset(signal.stray for signal in SIGNALS if signal.stray is not None)
 
@@ -33,7 +33,7 @@ _JAVADOC = re.compile(r"^\s*\*+(?!/)\s?")
 
 
 @dataclass(frozen=True)
-class _Signals:
+class CompiledSignals:
     """``SIGNALS`` compiled for one language."""
 
     patterns: tuple[tuple[str, re.Pattern[str]], ...]
@@ -54,7 +54,7 @@ class _Signals:
 
 
 @functools.cache
-def compile_signals(lang: LanguageRules) -> _Signals:
+def compile_signals(lang: LanguageRules) -> CompiledSignals:
     """The signals of :mod:`.call_rules`, compiled for ``lang`` (its multipart and key patterns)."""
     patterns = []
     stray = []
@@ -69,7 +69,7 @@ def compile_signals(lang: LanguageRules) -> _Signals:
         patterns.append((signal.name, pattern))
         if signal.stray is not None:
             stray.append((signal.stray, pattern))
-    return _Signals(tuple(patterns), tuple(stray))
+    return CompiledSignals(tuple(patterns), tuple(stray))
 
 
 @dataclass
@@ -150,7 +150,7 @@ def _emit(
 def _analyse(
     split: SplitSource,
     lang: LanguageRules,
-    signals_of: _Signals,
+    signals_of: CompiledSignals,
     tracked: dict[str, list[_Carried]],
     mentions: bool,
     file_signals: frozenset[str],
