@@ -186,8 +186,10 @@ VIOLATIONS = {
         {"staging-is-an-observer", "layers", "no-circles"},
     ),
     "the core reaches staging through a module in between": (
+        # compat.formats is one of the emulator's helpers too: the emulator would reach staging as well,
+        # and staging (verify --emulator) -> emulator -> formats -> usage -> staging is a circle
         [("compat.formats", "import compat.usage  # noqa")],
-        {"staging-is-an-observer", "layers"},
+        {"staging-is-an-observer", "layers", "emulator-stands-alone", "no-circles"},
     ),
     "the emulator imports the shim": (
         [("compat.emulator.state", "import compat.errors  # noqa")],
