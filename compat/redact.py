@@ -16,7 +16,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["RedactingFilter", "redact", "register_secret", "token_digest"]
+__all__ = ["RedactingFilter", "redact", "redact_url_password", "register_secret", "token_digest"]
 
 REDACTED = "<redacted>"
 
@@ -53,6 +53,16 @@ def redact(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(redact(v) for v in value)
     return value
+
+
+_URL_PASSWORD = re.compile(r"(://[^/@:]*):[^/@]*@")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def redact_url_password(text: str) -> str:
+    """``text`` with the password of a URL in it (``scheme://user:PASSWORD@host``, or a
+    ``password=`` query parameter) replaced; the user, host and database stay readable."""
+    return _QUERY_PASSWORD.sub(r"\1" + REDACTED, _URL_PASSWORD.sub(r"\1:" + REDACTED + "@", text))
 
 
 def token_digest(token: str | None, key: bytes) -> str:

@@ -1,9 +1,12 @@
-"""Settings shared by the whole suite.
+"""Settings and fixtures shared by the whole suite.
 
 Every test (and every process a test starts) keeps its default state store and usage files in a
 cache folder of this run, never in the user's own ``~/.cache/scriptix-compat``: a store left there
 by another checkout (perhaps of a newer schema) must not change what a test sees, and a test must
 not leave state behind.
+
+Fixtures for every test directory: ``postgres_url`` (a PostgreSQL database of the test's own,
+``tests/pg_guard.py``) and ``store_backend`` (a store location per backend, ``tests/store_backends.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+
+from pg_guard import postgres_url
+from store_backends import store_backend
+
+__all__ = ["postgres_url", "store_backend"]
 
 _CACHE = tempfile.mkdtemp(prefix="scriptix-compat-tests-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE

@@ -14,6 +14,10 @@ The modules, one job each:
 - :mod:`~compat.store.sql`: :class:`~compat.store.sql.SQLStore`, the interface written once in
   portable SQL, and the migration of the schema on open.
 - :mod:`~compat.store.sqlite`: :class:`SQLiteStore`, the SQLite backend (a file, or memory).
+- :mod:`~compat.store.postgresql`: :class:`~compat.store.postgresql.PostgreSQLStore`, the PostgreSQL
+  backend (a fleet's shared store; psycopg 3, in the extra ``scriptix-compat[postgres]``).
+- :mod:`~compat.store.copy`: copying every row of one store into another, empty one
+  (``scriptix-compat store migrate``).
 
 **Versions.** Opening a store migrates it to :func:`~compat.store.schema.latest_version` inside one
 exclusive transaction, so processes opening an old store at once migrate it once, and a failed
@@ -34,8 +38,9 @@ A store of a newer version than the code knows is refused with a
 4. test that a new store has it and that a store of the previous version (a checked-in fixture
    under ``tests/fixtures/``) migrates.
 
-**Another backend** (PostgreSQL) subclasses :class:`~compat.store.sql.SQLStore` with its own
-connection, runs the same statements and the same migrations, and is chosen in :func:`open_store`.
+**Another backend** subclasses :class:`~compat.store.sql.SQLStore` with its own connection, runs
+the same statements and the same migrations, and is chosen in :func:`open_store` (as PostgreSQL is,
+by its URL scheme).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ __all__ = [
     "StoreError",
     "StoredSession",
     "TransferState",
+    "is_postgresql_url",
     "latest_version",
     "open_store",
 ]
@@ -61,20 +67,29 @@ __all__ = [
 _POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_store(store: str | os.PathLike[str] | SQLiteStore) -> SQLiteStore:
-    """The store for an option value: an open store as is; else a path (or ``":memory:"``) for SQLite.
+def is_postgresql_url(value: str) -> bool:
+    """Whether a ``store`` value names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return value.lower().startswith(_POSTGRESQL_SCHEMES)
 
-    A ``postgresql://`` URL is refused for now with a :class:`~compat.errors.ConfigurationError`
-    (the PostgreSQL backend is not part of this version); the URL, which may hold a password, is
-    not repeated in the message.
+
+def open_store(store: str | os.PathLike[str] | Store) -> Store:
+    """The store for an option value: an open store as is; a ``postgresql://`` (or ``postgres://``)
+    URL for PostgreSQL; else a path (or ``":memory:"``) for SQLite.
+
+    PostgreSQL needs the extra ``scriptix-compat[postgres]``: without it the answer is a
+    :class:`~compat.errors.ConfigurationError` that says so (and never repeats the URL's password).
     """
-    if isinstance(store, SQLiteStore):
+    if not isinstance(store, str | os.PathLike):
         return store
     value = os.fspath(store)
-    if value.lower().startswith(_POSTGRESQL_SCHEMES):
-        raise ConfigurationError(
-            "option 'store': a PostgreSQL store (postgresql://...) is not supported by this version of"
-            " scriptix-compat; use a file path or ':memory:'",
-            option="store",
-        )
+    if is_postgresql_url(value):
+        try:
+            from compat.store.postgresql import PostgreSQLStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                "option 'store': a PostgreSQL store needs psycopg 3, which comes with the extra:"
+                f" pip install 'scriptix-compat[postgres]' ({exc})",
+                option="store",
+            ) from None
+        return PostgreSQLStore(value)
     return SQLiteStore(value)

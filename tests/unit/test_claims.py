@@ -1,8 +1,9 @@
 """The upload claim: one upload per session across every process (connection) sharing a store.
 
 The claim is one conditional UPDATE in the store; its lease is renewed by the holder's process and
-taken over once it ran out. These tests use several connections to one store file, as several
-processes would (tests/defects/test_item_05_* races real processes and gateways).
+taken over once it ran out. These tests use several connections to one store, as several processes
+would, on each backend (a SQLite file, a PostgreSQL database); tests/defects/test_item_05_* races
+real processes and gateways.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
+from store_backends import Backend
 from werkzeug import Request, Response
 
 from compat import BadRequestError, ConfigurationError, LegacyClient, Settings, SQLiteStore
@@ -33,42 +35,40 @@ ALREADY = {"error": "Invalid data: media was already uploaded for this session"}
 
 
 @pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.sqlite3"
+def where(store_backend: Backend) -> Backend:
+    """The store every process of a test shares: a SQLite file, or a PostgreSQL database."""
+    return store_backend
 
 
 @pytest.fixture
-def books(store_path: Path) -> Iterator[list[SessionBook]]:
-    """Session books, each on a connection of its own to one store file (as separate processes)."""
+def books() -> Iterator[list[SessionBook]]:
+    """Session books, each on a connection of its own to one store (as separate processes)."""
     opened: list[SessionBook] = []
     yield opened
     for book in opened:
         book.store.close()
 
 
-def open_book(books: list[SessionBook], path: Path, lease: float = 30.0) -> SessionBook:
-    book = SessionBook(SQLiteStore(path), lease=lease)
+def open_book(books: list[SessionBook], where: Backend | Path, lease: float = 30.0) -> SessionBook:
+    store = where.open() if isinstance(where, Backend) else SQLiteStore(where)
+    book = SessionBook(store, lease=lease)
     books.append(book)
     return book
 
 
-def row(path: Path, session_id: str) -> dict[str, Any]:
-    """The session's row as the file holds it, read on a connection of its own."""
-    with sqlite3.connect(path) as db:
-        db.row_factory = sqlite3.Row
-        found = db.execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
-    return dict(found) if found is not None else {}
+def row(where: Backend, session_id: str) -> dict[str, Any]:
+    """The session's row as the store holds it, read on a connection of its own."""
+    return where.row(session_id)
 
 
-def write(path: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
-    with sqlite3.connect(path) as db:
-        db.execute(sql, params)
+def write(where: Backend, sql: str, params: tuple[Any, ...] = ()) -> None:
+    where.write(sql, params)
 
 
-def held_by_a_dead_process(path: Path, session_id: str, *, prior: str = "new", until: float | None = None) -> None:
+def held_by_a_dead_process(where: Backend, session_id: str, *, prior: str = "new", until: float | None = None) -> None:
     """The session as a killed process leaves it: claimed, lease ending at ``until`` (default: now)."""
     write(
-        path,
+        where,
         "UPDATE sessions SET state = 'uploading', claim_holder = 'dead.0', claim_until = ?, claim_prior = ?"
         " WHERE session_id = ?",
         (time.time() if until is None else until, prior, session_id),
@@ -78,8 +78,8 @@ def held_by_a_dead_process(path: Path, session_id: str, *, prior: str = "new", u
 # the claim in the store -----------------------------------------------------------------------
 
 
-def test_of_many_connections_racing_for_a_claim_exactly_one_wins(books: list[SessionBook], store_path: Path) -> None:
-    racers = [open_book(books, store_path) for _ in range(4)]
+def test_of_many_connections_racing_for_a_claim_exactly_one_wins(books: list[SessionBook], where: Backend) -> None:
+    racers = [open_book(books, where) for _ in range(4)]
     owner = racers[0].owner_of(TOKEN)
     for number in range(25):
         session_id = f"race{number}"
@@ -101,101 +101,101 @@ def test_of_many_connections_racing_for_a_claim_exactly_one_wins(books: list[Ses
         for thread in threads:
             thread.join(10)
         assert len(won) == 1, f"round {number}: {len(won)} winners"
-        assert row(store_path, session_id)["claim_holder"] == won[0].holder
+        assert row(where, session_id)["claim_holder"] == won[0].holder
         won[0].release()
 
 
 def test_a_held_claim_is_refused_and_released_gives_back_the_state_it_had(
-    books: list[SessionBook], store_path: Path
+    books: list[SessionBook], where: Backend
 ) -> None:
-    first, second = open_book(books, store_path), open_book(books, store_path)
+    first, second = open_book(books, where), open_book(books, where)
     first.remember(TOKEN, "s1", {"language": "en"}, state="failed")
     owner = first.owner_of(TOKEN)
     claim = first.claim("s1", owner, filename="talk.wav", media_type="audio")
     assert claim is not None and claim.prior == "failed"
-    assert row(store_path, "s1")["state"] == "uploading" and row(store_path, "s1")["filename"] == "talk.wav"
+    assert row(where, "s1")["state"] == "uploading" and row(where, "s1")["filename"] == "talk.wav"
     assert second.claim("s1", owner) is None
     claim.release()
-    after = row(store_path, "s1")
+    after = row(where, "s1")
     assert (after["state"], after["claim_holder"], after["claim_until"]) == ("failed", None, None)
     again = second.claim("s1", owner)  # claimable again at once
     assert again is not None
     again.release(state="failed", error="it went wrong")
-    assert (row(store_path, "s1")["state"], row(store_path, "s1")["error"]) == ("failed", "it went wrong")
+    assert (row(where, "s1")["state"], row(where, "s1")["error"]) == ("failed", "it went wrong")
 
 
-def test_a_finished_claim_leaves_the_session_uploaded_for_good(books: list[SessionBook], store_path: Path) -> None:
-    book, other = open_book(books, store_path), open_book(books, store_path)
+def test_a_finished_claim_leaves_the_session_uploaded_for_good(books: list[SessionBook], where: Backend) -> None:
+    book, other = open_book(books, where), open_book(books, where)
     book.remember(TOKEN, "s1", {"language": "en"})
     claim = book.claim("s1", book.owner_of(TOKEN))
     assert claim is not None
     claim.finish(media_type="audio")
     claim.release()  # ending twice changes nothing
-    after = row(store_path, "s1")
+    after = row(where, "s1")
     assert (after["state"], after["media_type"], after["claim_holder"]) == ("uploaded", "audio", None)
     assert other.claim("s1", other.owner_of(TOKEN)) is None
 
 
-def test_a_claim_is_only_for_the_sessions_owner(books: list[SessionBook], store_path: Path) -> None:
-    book = open_book(books, store_path)
+def test_a_claim_is_only_for_the_sessions_owner(books: list[SessionBook], where: Backend) -> None:
+    book = open_book(books, where)
     book.remember(TOKEN, "s1", {"language": "en"})
     assert book.claim("s1", book.owner_of(OTHER)) is None
     assert book.claim("unknown", book.owner_of(TOKEN)) is None
-    assert row(store_path, "s1")["state"] == "new"
+    assert row(where, "s1")["state"] == "new"
 
 
-def test_the_holder_renews_its_claim_beyond_the_lease(books: list[SessionBook], store_path: Path) -> None:
-    holder, other = open_book(books, store_path, lease=0.3), open_book(books, store_path, lease=0.3)
+def test_the_holder_renews_its_claim_beyond_the_lease(books: list[SessionBook], where: Backend) -> None:
+    holder, other = open_book(books, where, lease=0.3), open_book(books, where, lease=0.3)
     holder.remember(TOKEN, "s1", {"language": "en"})
     owner = holder.owner_of(TOKEN)
     claim = holder.claim("s1", owner)
     assert claim is not None
-    first_until = row(store_path, "s1")["claim_until"]
+    first_until = row(where, "s1")["claim_until"]
     time.sleep(1.0)  # more than three leases
-    assert row(store_path, "s1")["claim_until"] > first_until
+    assert row(where, "s1")["claim_until"] > first_until
     assert other.claim("s1", owner) is None, "a live holder's claim was taken over"
     claim.release()
     assert other.claim("s1", owner) is not None
 
 
 def test_a_claim_whose_holder_stopped_renewing_is_taken_over_once_the_lease_ran_out(
-    books: list[SessionBook], store_path: Path
+    books: list[SessionBook], where: Backend
 ) -> None:
-    book = open_book(books, store_path)
+    book = open_book(books, where)
     book.remember(TOKEN, "s1", {"language": "en"})
     owner = book.owner_of(TOKEN)
-    held_by_a_dead_process(store_path, "s1", prior="failed", until=time.time() + 0.4)
+    held_by_a_dead_process(where, "s1", prior="failed", until=time.time() + 0.4)
     assert book.claim("s1", owner) is None  # the lease still runs
     time.sleep(0.5)
     claim = book.claim("s1", owner)
     assert claim is not None
     assert claim.prior == "failed"  # the state before the dead holder's claim, kept through the takeover
-    assert row(store_path, "s1")["claim_holder"] == claim.holder
+    assert row(where, "s1")["claim_holder"] == claim.holder
     claim.release()
-    assert row(store_path, "s1")["state"] == "failed"
+    assert row(where, "s1")["state"] == "failed"
 
 
 def test_a_holder_that_lost_its_claim_notices_and_does_not_release_the_new_holders(
-    books: list[SessionBook], store_path: Path, caplog: pytest.LogCaptureFixture
+    books: list[SessionBook], where: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    old, new = open_book(books, store_path), open_book(books, store_path)
+    old, new = open_book(books, where), open_book(books, where)
     old.remember(TOKEN, "s1", {"language": "en"})
     owner = old.owner_of(TOKEN)
     lost = old.claim("s1", owner)
     assert lost is not None
-    write(store_path, "UPDATE sessions SET claim_until = 0 WHERE session_id = 's1'")  # as if frozen past its lease
+    write(where, "UPDATE sessions SET claim_until = 0 WHERE session_id = 's1'")  # as if frozen past its lease
     taken = new.claim("s1", owner)
     assert taken is not None
     with caplog.at_level(logging.WARNING, logger="compat.sessions"):
         assert lost.renew() is False
     assert lost.lost and "lapsed" in caplog.text
     lost.release()
-    assert row(store_path, "s1")["claim_holder"] == taken.holder
+    assert row(where, "s1")["claim_holder"] == taken.holder
     taken.release()
 
 
-def test_takeover_only_picks_up_lapsed_claims(books: list[SessionBook], store_path: Path) -> None:
-    book = open_book(books, store_path)
+def test_takeover_only_picks_up_lapsed_claims(books: list[SessionBook], where: Backend) -> None:
+    book = open_book(books, where)
     book.remember(TOKEN, "s1", {"language": "en"})
     owner = book.owner_of(TOKEN)
     assert book.claim("s1", owner, takeover_only=True) is None  # a new session is no job to pick up
@@ -205,33 +205,33 @@ def test_takeover_only_picks_up_lapsed_claims(books: list[SessionBook], store_pa
     claim.release()
 
 
-def test_release_lapsed_ends_only_a_dead_holders_claim(books: list[SessionBook], store_path: Path) -> None:
-    book = open_book(books, store_path)
+def test_release_lapsed_ends_only_a_dead_holders_claim(books: list[SessionBook], where: Backend) -> None:
+    book = open_book(books, where)
     book.remember(TOKEN, "s1", {"language": "en"})
     owner = book.owner_of(TOKEN)
-    held_by_a_dead_process(store_path, "s1", prior="failed", until=time.time() + 30)
+    held_by_a_dead_process(where, "s1", prior="failed", until=time.time() + 30)
     assert book.release_lapsed("s1", owner) is None  # still within its lease
-    held_by_a_dead_process(store_path, "s1", prior="failed", until=time.time() - 1)
+    held_by_a_dead_process(where, "s1", prior="failed", until=time.time() - 1)
     assert book.release_lapsed("s1", book.owner_of(OTHER)) is None
     assert book.release_lapsed("s1", owner) == "failed"
-    assert row(store_path, "s1")["claim_holder"] is None
+    assert row(where, "s1")["claim_holder"] is None
 
 
-def test_adopting_a_session_never_replaces_one_the_store_knows(books: list[SessionBook], store_path: Path) -> None:
-    first, second = open_book(books, store_path), open_book(books, store_path)
+def test_adopting_a_session_never_replaces_one_the_store_knows(books: list[SessionBook], where: Backend) -> None:
+    first, second = open_book(books, where), open_book(books, where)
     assert first.adopt(TOKEN, "s1", {"language": "en"}) is True
     claim = first.claim("s1", first.owner_of(TOKEN))
     assert claim is not None
     assert second.adopt(TOKEN, "s1", {"language": "en"}) is False  # seen upstream by another process too
-    assert row(store_path, "s1")["claim_holder"] == claim.holder
-    assert row(store_path, "s1")["state"] == "uploading"
+    assert row(where, "s1")["claim_holder"] == claim.holder
+    assert row(where, "s1")["state"] == "uploading"
     claim.release()
 
 
 def test_a_release_the_store_refuses_is_logged_and_the_claim_lapses(
-    books: list[SessionBook], store_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    books: list[SessionBook], where: Backend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    book = open_book(books, store_path)
+    book = open_book(books, where)
     book.remember(TOKEN, "s1", {"language": "en"})
     claim = book.claim("s1", book.owner_of(TOKEN))
     assert claim is not None
@@ -303,33 +303,36 @@ def wav(tmp_path: Path) -> Path:
     return path
 
 
-def legacy(fake: FakeV3, store: Path, **options: Any) -> LegacyClient:
+def legacy(fake: FakeV3, where: Backend, **options: Any) -> LegacyClient:
+    """A LegacyClient on the shared store, as another process would have (its store closed at the end)."""
     settings: dict[str, Any] = {"chunk_size": 64 * 1024, "backoff_base": 0.001}
     settings.update(options)
-    return LegacyClient(api_key=TOKEN, base_url=fake.base_url, store=store, **settings)
+    client = LegacyClient(api_key=TOKEN, base_url=fake.base_url, store=where.value, **settings)
+    where.opened.append(client.v3.store)
+    return client
 
 
 def test_an_upload_while_another_process_holds_the_claim_gets_the_v1_400_and_sends_nothing(
-    fake: FakeV3, wav: Path, store_path: Path, books: list[SessionBook]
+    fake: FakeV3, wav: Path, where: Backend, books: list[SessionBook]
 ) -> None:
-    client = legacy(fake, store_path)
+    client = legacy(fake, where)
     session_id = client.create_session("en")["result"]["session_id"]
-    elsewhere = open_book(books, store_path)  # another process, uploading this session right now
+    elsewhere = open_book(books, where)  # another process, uploading this session right now
     claim = elsewhere.claim(session_id, elsewhere.owner_of(TOKEN))
     assert claim is not None
     with pytest.raises(BadRequestError) as refused:
-        legacy(fake, store_path).upload(session_id, wav)
+        legacy(fake, where).upload(session_id, wav)
     assert refused.value.status_code == 400
     assert json.dumps(refused.value.body) == json.dumps(ALREADY)
     assert fake.count("POST", "tus-create") == 0 and fake.count("PATCH", "tus-upload") == 0
-    assert row(store_path, session_id)["claim_holder"] == claim.holder  # the refusal took nothing from it
+    assert row(where, session_id)["claim_holder"] == claim.holder  # the refusal took nothing from it
     claim.release()
 
 
 def test_an_interrupted_upload_releases_its_claim_so_the_caller_can_retry_at_once(
-    fake: FakeV3, wav: Path, store_path: Path
+    fake: FakeV3, wav: Path, where: Backend
 ) -> None:
-    client = legacy(fake, store_path)
+    client = legacy(fake, where)
     session_id = client.create_session("en")["result"]["session_id"]
 
     def interrupt(done: int, total: int) -> None:
@@ -338,35 +341,35 @@ def test_an_interrupted_upload_releases_its_claim_so_the_caller_can_retry_at_onc
 
     with pytest.raises(KeyboardInterrupt):
         client.upload(session_id, wav, on_progress=interrupt)
-    after = row(store_path, session_id)
+    after = row(where, session_id)
     assert (after["state"], after["claim_holder"], after["claim_until"]) == ("new", None, None)
-    answer = legacy(fake, store_path).upload(session_id, wav)  # another process, right away
+    answer = legacy(fake, where).upload(session_id, wav)  # another process, right away
     assert answer["result"]["status"] == "uploaded"
     assert fake.count("POST", "tus-create") == 1  # the retry resumed the upload already started
     assert bytes(fake.only_upload().data) == wav.read_bytes()
 
 
-def test_a_failed_upload_releases_its_claim(fake: FakeV3, wav: Path, store_path: Path) -> None:
-    client = legacy(fake, store_path, max_retries=0)
+def test_a_failed_upload_releases_its_claim(fake: FakeV3, wav: Path, where: Backend) -> None:
+    client = legacy(fake, where, max_retries=0)
     session_id = client.create_session("en")["result"]["session_id"]
     fake.fail("POST", "tus-create", 400)
     with pytest.raises(BadRequestError):
         client.upload(session_id, wav)
-    assert (row(store_path, session_id)["state"], row(store_path, session_id)["claim_holder"]) == ("new", None)
+    assert (row(where, session_id)["state"], row(where, session_id)["claim_holder"]) == ("new", None)
 
 
 def test_a_put_whose_holder_died_is_offered_again_once_its_lease_ran_out(
-    fake: FakeV3, wav: Path, store_path: Path
+    fake: FakeV3, wav: Path, where: Backend
 ) -> None:
-    client = legacy(fake, store_path)
+    client = legacy(fake, where)
     session_id = client.create_session("en")["result"]["session_id"]
-    held_by_a_dead_process(store_path, session_id, until=time.time() + 30)
+    held_by_a_dead_process(where, session_id, until=time.time() + 30)
     assert client.get_result(session_id)["result"]["status"] == "uploading"  # its holder may be alive
     with pytest.raises(BadRequestError):
         client.upload(session_id, wav)
-    write(store_path, "UPDATE sessions SET claim_until = 0 WHERE session_id = ?", (session_id,))
+    write(where, "UPDATE sessions SET claim_until = 0 WHERE session_id = ?", (session_id,))
     assert client.get_result(session_id)["result"]["status"] == "new"  # upstream's word: the PUT is the caller's
-    assert row(store_path, session_id)["state"] == "new"
+    assert row(where, session_id)["state"] == "new"
     assert client.upload(session_id, wav)["result"]["status"] == "uploaded"
 
 
@@ -381,7 +384,7 @@ def media_server() -> Iterator[HTTPServer]:
 
 
 def test_a_media_source_job_is_picked_up_only_after_its_holders_lease_and_by_one_process(
-    fake: FakeV3, media_server: HTTPServer, store_path: Path
+    fake: FakeV3, media_server: HTTPServer, where: Backend
 ) -> None:
     data = bytes(range(256)) * 1200
     fetches: list[int] = []
@@ -392,15 +395,15 @@ def test_a_media_source_job_is_picked_up_only_after_its_holders_lease_and_by_one
 
     media_server.expect_request("/talk.mp3").respond_with_handler(media)
     url = media_server.url_for("/talk.mp3")
-    pollers = [legacy(fake, store_path, allow_private_media=True) for _ in range(3)]
+    pollers = [legacy(fake, where, allow_private_media=True) for _ in range(3)]
     session_id = pollers[0].create_session("en")["result"]["session_id"]
     options = {"language": "en", "media_source": url}
     pollers[0].translator.sessions.remember(TOKEN, session_id, options)
-    held_by_a_dead_process(store_path, session_id, until=time.time() + 30)  # its holder may still be alive
+    held_by_a_dead_process(where, session_id, until=time.time() + 30)  # its holder may still be alive
     assert [p.get_result(session_id)["result"]["status"] for p in pollers] == ["uploading"] * 3
     assert fetches == [] and fake.count("POST", "tus-create") == 0  # nobody started it a second time
 
-    write(store_path, "UPDATE sessions SET claim_until = 0 WHERE session_id = ?", (session_id,))  # the lease ran out
+    write(where, "UPDATE sessions SET claim_until = 0 WHERE session_id = ?", (session_id,))  # the lease ran out
     barrier = threading.Barrier(len(pollers))
     answers: list[str] = []
 
@@ -419,13 +422,13 @@ def test_a_media_source_job_is_picked_up_only_after_its_holders_lease_and_by_one
     assert fetches == [1], "the job was picked up by more than one process"
     assert fake.count("POST", "tus-create") == 1
     assert bytes(fake.only_upload().data) == data
-    assert row(store_path, session_id)["state"] == "uploaded"
+    assert row(where, session_id)["state"] == "uploaded"
 
 
 def test_a_claim_on_a_store_closed_under_it_is_given_up_once_and_other_books_renew_on(
-    store_path: Path, caplog: pytest.LogCaptureFixture
+    where: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    closed = SessionBook(SQLiteStore(store_path), lease=0.3)
+    closed = SessionBook(where.open(), lease=0.3)
     closed.remember(TOKEN, "s1", {"language": "en"})
     orphan = closed.claim("s1", closed.owner_of(TOKEN))
     assert orphan is not None
@@ -434,31 +437,31 @@ def test_a_claim_on_a_store_closed_under_it_is_given_up_once_and_other_books_ren
         time.sleep(0.5)
     assert "stopped renewing the upload claim on session s1" in caplog.text
     assert caplog.text.count("stopped renewing") == 1  # given up once, not retried forever
-    live = SessionBook(SQLiteStore(store_path), lease=0.3)
+    live = SessionBook(where.open(), lease=0.3)
     try:
         live.remember(TOKEN, "s2", {"language": "en"})
         claim = live.claim("s2", live.owner_of(TOKEN))
         assert claim is not None
-        before = row(store_path, "s2")["claim_until"]
+        before = row(where, "s2")["claim_until"]
         time.sleep(0.5)
-        assert row(store_path, "s2")["claim_until"] > before
+        assert row(where, "s2")["claim_until"] > before
         claim.release()
     finally:
         live.store.close()
 
 
 def test_a_session_first_seen_upstream_by_two_processes_at_once_is_still_uploaded_once(
-    fake: FakeV3, wav: Path, store_path: Path, books: list[SessionBook], monkeypatch: pytest.MonkeyPatch
+    fake: FakeV3, wav: Path, where: Backend, books: list[SessionBook], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from compat import V3Client
 
     # Created outside the shim: each process learns of it upstream on its first PUT.
     session_id = V3Client(api_key=TOKEN, base_url=fake.base_url, store=":memory:").create_session(language="en")
-    elsewhere = open_book(books, store_path)
+    elsewhere = open_book(books, where)
     elsewhere.adopt(TOKEN, session_id.session_id, {"language": "en"})
     claim = elsewhere.claim(session_id.session_id, elsewhere.owner_of(TOKEN))  # the other process won the PUT
     assert claim is not None
-    late = legacy(fake, store_path)
+    late = legacy(fake, where)
     opened = late.translator.sessions.open
     looks: list[int] = []
 
@@ -471,5 +474,5 @@ def test_a_session_first_seen_upstream_by_two_processes_at_once_is_still_uploade
         late.upload(session_id.session_id, wav)
     assert refused.value.body == ALREADY
     assert fake.count("POST", "tus-create") == 0
-    assert row(store_path, session_id.session_id)["claim_holder"] == claim.holder  # not replaced by the late adopt
+    assert row(where, session_id.session_id)["claim_holder"] == claim.holder  # not replaced by the late adopt
     claim.release()
