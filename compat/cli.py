@@ -243,6 +243,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_delivery(result, what="the session")
     _add_connection(result)
 
+    store = commands.add_parser("store", help="manage the state store (copy it into PostgreSQL for a fleet)")
+    store_commands = store.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
+    migrate = store_commands.add_parser(
+        "migrate",
+        help="copy a store (e.g. the SQLite file of one host) into an empty one (e.g. PostgreSQL)",
+        description="Copy every row of a state store into a new, empty one in one transaction: sessions with "
+        "their sealed options and claims, resume URLs, transcribe jobs, and the store's key (so tokens keep "
+        "their sessions). The source is migrated to this version's schema first. A target that holds rows, "
+        "or that other scriptix-compat processes are connected to, is refused (exit 2); nothing is changed "
+        "then, nor on any failure.",
+    )
+    migrate.add_argument(
+        "--from", dest="source", required=True, metavar="PATH", help="the store to copy (a SQLite file)"
+    )
+    migrate.add_argument(
+        "--to", dest="target", required=True, metavar="URL", help="the empty store to fill (a postgresql:// URL)"
+    )
+
     add_commands(commands)
     return parser
 
@@ -281,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gateway": _gateway,
         "transcribe": _transcribe,
         "result": _result,
+        "store": _store,
         **staging_commands,
     }
     try:
@@ -463,6 +482,16 @@ def _gateway(args: argparse.Namespace) -> int:
             raise
         print(f"scriptix-compat gateway: {message}", file=sys.stderr)
         return EXIT_ERROR
+    return EXIT_OK
+
+
+# store --------------------------------------------------------------------------------------
+
+
+def _store(args: argparse.Namespace) -> int:
+    from compat.store.copy import migrate_command
+
+    migrate_command(args.source, args.target, sys.stdout)  # the only STORE_COMMAND so far
     return EXIT_OK
 
 

@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
 from compat.errors import ConfigurationError
+from compat.redact import redact_url_password
 
 if TYPE_CHECKING:
     from compat.store import Store
@@ -131,7 +132,7 @@ def _base_url(raw: Any) -> Any:
 def _store(raw: Any) -> Any:
     text = os.fspath(raw) if isinstance(raw, str | os.PathLike) else ""
     if not text:
-        raise _refused("expected a file path or ':memory:'")
+        raise _refused("expected a file path, ':memory:' or a postgresql:// URL")
     return str(text)
 
 
@@ -270,7 +271,7 @@ class _Resolved(BaseModel):
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{name}={'<redacted>' if isinstance(value, SecretStr) else repr(value)}" for name, value in self
+            f"{name}={'<redacted>' if isinstance(value, SecretStr) else repr(_shown(value))}" for name, value in self
         )
         return f"{type(self).__name__}({shown})"
 
@@ -294,6 +295,11 @@ def _printable(name: str, raw: Any) -> Any:
     if isinstance(raw, str) and "@" in raw:
         return re.sub(r"//[^/@]*@", "//<redacted>@", raw)
     return raw
+
+
+def _shown(value: Any) -> Any:
+    """A checked option value safe to print: a store URL's password replaced."""
+    return redact_url_password(value) if isinstance(value, str) else value
 
 
 def _failure(name: str, source: str, raw: Any, problem: str) -> ConfigurationError:
@@ -337,7 +343,8 @@ class Settings(_Resolved):
         env="SCRIPTIX_COMPAT_CHUNK_SIZE",
     )
     store: Annotated[str, BeforeValidator(_store)] = option(
-        description="where resume state is kept: a SQLite file path, or ':memory:' to keep none",
+        description="where state is kept: a SQLite file path, ':memory:' to keep none, or a postgresql:// URL "
+        "(one database a fleet shares; needs scriptix-compat[postgres])",
         env="SCRIPTIX_COMPAT_STORE",
         default_factory=lambda: str(default_store_path()),
     )
@@ -434,7 +441,7 @@ def check_options(environ: Mapping[str, str] | None = None, **options: Any) -> l
                 problem, value = str(exc), _printable(name, raw)
         if name == "api_key":
             value = "<redacted>" if problem else ("set" if raw is not None else "not set")
-        checks.append(OptionCheck(name, value, source, problem))
+        checks.append(OptionCheck(name, _shown(value), source, problem))
     return checks
 
 

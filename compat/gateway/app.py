@@ -164,7 +164,7 @@ def make_app(
     ``options`` (a :class:`compat.Options`) and keyword ``overrides`` on top are those of
     :class:`compat.LegacyClient` without ``api_key``: the gateway holds no token, each request
     brings its own. ``store`` keeps the session book and the upload resume state (a path,
-    ``":memory:"`` or an open :class:`~compat.SQLiteStore`); a gateway restarted on the same store
+    ``":memory:"``, a PostgreSQL URL or an open :class:`~compat.store.Store`); a gateway restarted on the same store
     picks up its ``media_source`` jobs on each owner's next call. ``workers`` sizes the proxy's
     connection pool (one connection per server thread); ``media_policy`` replaces the address rule
     for ``media_source`` URLs (see :class:`~compat.translate.Translator`).

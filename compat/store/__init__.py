@@ -46,11 +46,15 @@ by its URL scheme).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from compat.errors import ConfigurationError, StoreError
 from compat.store.interface import SessionChanges, Store, StoredSession, TransferState
 from compat.store.schema import latest_version
 from compat.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from compat.store.postgresql import PostgreSQLStore
 
 __all__ = [
     "SQLiteStore",
@@ -62,6 +66,7 @@ __all__ = [
     "is_postgresql_url",
     "latest_version",
     "open_store",
+    "postgresql_store_class",
 ]
 
 _POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
@@ -83,13 +88,19 @@ def open_store(store: str | os.PathLike[str] | Store) -> Store:
         return store
     value = os.fspath(store)
     if is_postgresql_url(value):
-        try:
-            from compat.store.postgresql import PostgreSQLStore
-        except ImportError as exc:
-            raise ConfigurationError(
-                "option 'store': a PostgreSQL store needs psycopg 3, which comes with the extra:"
-                f" pip install 'scriptix-compat[postgres]' ({exc})",
-                option="store",
-            ) from None
-        return PostgreSQLStore(value)
+        return postgresql_store_class()(value)
     return SQLiteStore(value)
+
+
+def postgresql_store_class() -> type[PostgreSQLStore]:
+    """:class:`~compat.store.postgresql.PostgreSQLStore`, imported now; without the extra
+    ``scriptix-compat[postgres]`` a :class:`~compat.errors.ConfigurationError` that says so."""
+    try:
+        from compat.store.postgresql import PostgreSQLStore
+    except ImportError as exc:
+        raise ConfigurationError(
+            "option 'store': a PostgreSQL store needs psycopg 3, which comes with the extra:"
+            f" pip install 'scriptix-compat[postgres]' ({exc})",
+            option="store",
+        ) from None
+    return PostgreSQLStore

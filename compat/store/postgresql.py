@@ -55,7 +55,7 @@ from compat.errors import ConfigurationError, StoreError
 from compat.redact import REDACTED, redact_url_password, register_secret
 from compat.store.sql import SQLStore
 
-__all__ = ["PostgreSQLStore"]
+__all__ = ["APPLICATION_NAME", "PostgreSQLStore"]
 
 # pg_advisory_xact_lock's key for the migrations (any fixed 64-bit number; per database)
 _MIGRATION_LOCK = 0x5C217C0A_57A7E001
@@ -63,6 +63,13 @@ _CLOCK = "SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8"
 _CLOCK_REFRESH = 600.0  # seconds between readings of the server's clock
 _TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
 _COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?"
+
+_CLIENTS = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND application_name = ? AND pid <> pg_backend_pid()"
+)
+APPLICATION_NAME = "scriptix-compat"
+"""The ``application_name`` a store's connections have unless the URL or the constructor sets another."""
 
 _Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -96,7 +103,7 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
         connect_timeout: float = 5.0,
         statement_timeout: float = 30.0,
         lock_timeout: float = 10.0,
-        application_name: str = "scriptix-compat",
+        application_name: str = APPLICATION_NAME,
     ) -> None:
         self.url = redact_url_password(url)  # what is shown; the password stays in _conninfo only
         self._passwords = _passwords(url)
@@ -229,6 +236,11 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
     def _where(self) -> str:
         return self.url
 
+    def _other_clients(self) -> int:
+        """Connections of other scriptix-compat processes to this database (by their application_name)."""
+        [(count,)] = self.execute(_CLIENTS, (APPLICATION_NAME,))
+        return int(count)
+
     def _now(self) -> float:
         """The database server's clock (epoch seconds): every host measures leases against it."""
         epoch, at = self._clock
@@ -246,9 +258,10 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
     # -- errors --------------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
+        """``text`` (a driver's message) on one line, without the URL's password."""
         for password in self._passwords:
             text = text.replace(password, REDACTED)
-        return redact_url_password(text)
+        return redact_url_password(" ".join(text.split()))
 
     def _error(self, exc: psycopg.Error) -> StoreError:
         detail = self._scrub(str(exc).strip()) or type(exc).__name__

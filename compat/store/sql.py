@@ -101,6 +101,8 @@ class SQLStore(Store):
     """
 
     dialect: ClassVar[Dialect]
+    migrated_from: int | None = None
+    """The schema version this object found and migrated from on open (None: it migrated nothing)."""
     _version: int = 0
     _key: bytes = b""
 
@@ -135,6 +137,10 @@ class SQLStore(Store):
     def _now(self) -> float:
         """The store's clock, in epoch seconds: what leases are measured against."""
         return time.time()
+
+    def _other_clients(self) -> int:
+        """How many other processes use the store right now, where the backend can tell (else 0)."""
+        return 0
 
     # -- opening ---------------------------------------------------------------------------------
 
@@ -195,6 +201,7 @@ class SQLStore(Store):
             if not (recorded and found == latest):
                 self.write(_META_SET, (VERSION_KEY, str(latest)))
         if 0 < found < latest:
+            self.migrated_from = found
             log.info("migrated the state store %s from schema version %d to %d", self._where(), found, latest)
         return latest
 

@@ -18,7 +18,7 @@ client is ours, in three small modules:
   each run of bytes the server confirms is reported as a
   :class:`~compat.v3.receipts.ChunkReceipt`, hashed as it went out.
 
-tuspy stays where its public contracts serve: :class:`~compat.store.SQLiteStore` implements its
+tuspy stays where its public contracts serve: the stores (:class:`~compat.store.Store`) implement its
 ``Storage`` interface and :class:`~compat.v3.source.SourceFingerprint` its ``Fingerprint``; and it
 is the independent client the tests check the emulator with. Nothing here imports tuspy.
 """

@@ -51,7 +51,7 @@ ProgressCallback = Callable[[int, int], None]
 class UrlStore(Protocol):
     """Where upload URLs outlive the process, by resume key: tuspy's public ``Storage`` contract.
 
-    :class:`~compat.store.SQLiteStore` implements it; a failure raises
+    every :class:`~compat.store.Store` implements it; a failure raises
     :class:`~compat.store.StoreError`.
     """
 
