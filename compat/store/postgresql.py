@@ -105,6 +105,8 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
         lock_timeout: float = 10.0,
         application_name: str = APPLICATION_NAME,
     ) -> None:
+        scheme, separator, rest = url.partition("://")
+        url = scheme.lower() + separator + rest  # libpq knows the schemes in lower case only
         self.url = redact_url_password(url)  # what is shown; the password stays in _conninfo only
         self._passwords = _passwords(url)
         for password in self._passwords:

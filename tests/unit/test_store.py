@@ -1,4 +1,5 @@
-"""SQLiteStore: private file, WAL, the tuspy Storage interface, sharing between objects and processes."""
+"""The stores: SQLiteStore's private file and WAL; on every backend (SQLite, PostgreSQL) the tuspy
+Storage interface, the keyed token digest, and sharing between objects and processes."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from store_backends import Backend
 
 from compat import ConfigurationError, SQLiteStore
 from compat.store import open_store
@@ -74,9 +77,7 @@ def test_wal_journal_mode(tmp_path: Path, stores: list[SQLiteStore]) -> None:
     plain.close()
 
 
-@pytest.mark.parametrize("where", ["memory", "file"])
-def test_get_set_remove(tmp_path: Path, stores: list[SQLiteStore], where: str) -> None:
-    store = open_(stores, ":memory:" if where == "memory" else tmp_path / "s.sqlite3")
+def check_get_set_remove(store: Any) -> None:
     assert store.get_item("missing") is None
     store.set_item("key-1", URL)
     assert store.get_item("key-1") == URL
@@ -93,6 +94,14 @@ def test_get_set_remove(tmp_path: Path, stores: list[SQLiteStore], where: str) -
     assert store.pending_uploads() == []
 
 
+def test_get_set_remove_in_memory(stores: list[SQLiteStore]) -> None:
+    check_get_set_remove(open_(stores, ":memory:"))
+
+
+def test_get_set_remove(store_backend: Backend) -> None:
+    check_get_set_remove(store_backend.open())
+
+
 def test_open_store_accepts_instance_or_path(tmp_path: Path, stores: list[SQLiteStore]) -> None:
     store = open_(stores, ":memory:")
     assert open_store(store) is store
@@ -102,10 +111,9 @@ def test_open_store_accepts_instance_or_path(tmp_path: Path, stores: list[SQLite
     assert other.path == str(tmp_path / "x.sqlite3")
 
 
-def test_two_objects_on_one_file_share_state(tmp_path: Path, stores: list[SQLiteStore]) -> None:
-    path = tmp_path / "shared.sqlite3"
-    first = open_(stores, path)
-    second = open_(stores, path)
+def test_two_objects_on_one_store_share_state(store_backend: Backend) -> None:
+    first = store_backend.open()
+    second = store_backend.open()
     first.set_item("a", URL)
     assert second.get_item("a") == URL
     second.set_item("b", URL + "/b")
@@ -127,45 +135,41 @@ def run_python(code: str) -> str:
     return result.stdout.strip()
 
 
-def test_another_process_writes_and_this_one_reads(tmp_path: Path, stores: list[SQLiteStore]) -> None:
-    path = tmp_path / "shared.sqlite3"
-    store = open_(stores, path)  # open first: the child writes while this connection is live
+def test_another_process_writes_and_this_one_reads(store_backend: Backend) -> None:
+    store = store_backend.open()  # open first: the child writes while this connection is live
     assert store.get_item("child") is None
     run_python(
-        "from compat.store import SQLiteStore\n"
-        f"s = SQLiteStore({str(path)!r})\n"
+        "from compat.store import open_store\n"
+        f"s = open_store({store_backend.value!r})\n"
         f"s.set_item('child', {URL!r})\n"
         "s.close()\n"
     )
     assert store.get_item("child") == URL
 
 
-def test_this_process_writes_and_another_reads(tmp_path: Path, stores: list[SQLiteStore]) -> None:
-    path = tmp_path / "shared.sqlite3"
-    store = open_(stores, path)
+def test_this_process_writes_and_another_reads(store_backend: Backend) -> None:
+    store = store_backend.open()
     store.set_item("parent", URL)
     digest = store.token_digest(TOKEN)
     out = run_python(
-        "from compat.store import SQLiteStore\n"
-        f"s = SQLiteStore({str(path)!r})\n"
+        "from compat.store import open_store\n"
+        f"s = open_store({store_backend.value!r})\n"
         "print(s.get_item('parent'))\n"
         f"print(s.token_digest({TOKEN!r}))\n"
         "s.close()\n"
     )
-    assert out.splitlines() == [URL, digest]  # the HMAC key is shared through the file
+    assert out.splitlines() == [URL, digest]  # the HMAC key is shared through the store
 
 
-def test_token_digest_is_stable_per_store(tmp_path: Path, stores: list[SQLiteStore]) -> None:
-    path = tmp_path / "a.sqlite3"
-    store = open_(stores, path)
+def test_token_digest_is_stable_per_store(store_backend: Backend) -> None:
+    store = store_backend.open()
     digest = store.token_digest(TOKEN)
     assert digest == store.token_digest(TOKEN)
     assert len(digest) == 64
     int(digest, 16)
     assert TOKEN not in digest
     store.close()
-    stores.remove(store)
-    assert open_(stores, path).token_digest(TOKEN) == digest  # survives reopening
+    assert store_backend.open().token_digest(TOKEN) == digest  # survives reopening
 
 
 def test_token_digest_differs_between_stores_and_tokens(tmp_path: Path, stores: list[SQLiteStore]) -> None:
@@ -199,6 +203,17 @@ def test_token_never_reaches_the_file(tmp_path: Path, stores: list[SQLiteStore])
     data = file_bytes(path)  # after a checkpoint as well
     assert digest.encode() in data
     assert TOKEN.encode() not in data
+
+
+def test_token_never_reaches_the_database(store_backend: Backend) -> None:
+    store = store_backend.open()
+    digest = store.token_digest(TOKEN)
+    store.set_item(f"{digest}:fingerprint", URL)
+    store.put_session("s1", digest, b"sealed", "new", replace=True)
+    store.token_digest(OTHER)
+    everything = repr([store_backend.rows(f"SELECT * FROM {table}") for table in sorted(store_backend.tables())])
+    assert digest in everything  # we are reading the rows the state went to
+    assert TOKEN not in everything and OTHER not in everything
 
 
 def test_directory_is_an_unusable_path(tmp_path: Path) -> None:

@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_guard import admin, database_of
+from store_backends import Backend
 
 import compat
 import compat.errors
 from compat import ConfigurationError, LegacyClient, SQLiteStore, StoreError
 from compat.jobs import JobBook
 from compat.sessions import SessionBook
-from compat.store import open_store, schema
+from compat.store import schema
 from compat.store.schema import Migration, latest_version, render
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "store_v0"
@@ -284,14 +286,6 @@ def test_migrations_are_numbered_one_by_one_and_render_for_each_dialect() -> Non
 # open_store and StoreError ------------------------------------------------------------------------
 
 
-def test_a_postgresql_url_is_refused_clearly_without_repeating_it() -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        open_store("postgresql://scriptix:hunter2-secret@127.0.0.1:5432/state")
-    assert caught.value.option == "store"
-    assert "PostgreSQL" in str(caught.value)
-    assert "hunter2-secret" not in str(caught.value) and "hunter2-secret" not in repr(caught.value)
-
-
 def test_store_error_lives_in_errors_and_is_exported() -> None:
     assert compat.StoreError is compat.errors.StoreError is compat.store.StoreError is StoreError
     assert "StoreError" in compat.__all__ and "StoreError" in compat.errors.__all__
@@ -300,3 +294,146 @@ def test_store_error_lives_in_errors_and_is_exported() -> None:
     assert error.status_code == 503
     assert "disk full" in error.body["error"] and "/var/lib" not in error.body["error"]
     assert "StoreError" in (compat.errors.__doc__ or "")  # in the written-down exception tree
+
+
+# every backend: a store of an older recorded version, a newer one, a failed migration --------------
+
+
+def make_store_of_version(backend: Backend, version: int) -> None:
+    """What this code made of a store at ``version``: its migrations, the version row, a key and rows."""
+    for migration in schema.MIGRATIONS[:version]:
+        for statement in migration.statements:
+            backend.write(render(statement, "sqlite" if backend.name == "sqlite" else "postgresql"))
+    backend.write("INSERT INTO meta(name, value) VALUES ('schema_version', ?)", (str(version),))
+    backend.write("INSERT INTO meta(name, value) VALUES ('hmac_key', ?)", ("ab" * 32,))
+    backend.write("INSERT INTO uploads VALUES ('k', 'http://127.0.0.1:9/files/1', 1.0)")
+    backend.write(
+        "INSERT INTO sessions(session_id, owner, options, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        ("s1", "owner-digest", b"sealed", "new", 1.0, 1.0),
+    )
+
+
+def snapshot(backend: Backend) -> dict[str, Any]:
+    """The tables, their columns and the rows of meta and sessions, as another program reads them."""
+    return {
+        "tables": {table: backend.columns(table) for table in backend.tables()},
+        "meta": backend.rows("SELECT name, value FROM meta ORDER BY name"),
+        "sessions": backend.rows("SELECT session_id, owner, state FROM sessions"),
+    }
+
+
+def test_a_store_of_an_older_version_is_migrated_and_keeps_its_rows(
+    store_backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_store_of_version(store_backend, 2)
+    assert "transcribe_jobs" not in store_backend.tables()
+    with caplog.at_level(logging.INFO, logger="compat.store"):
+        store = store_backend.open()
+    assert store.schema_version == latest_version()
+    assert f"from schema version 2 to {latest_version()}" in caplog.text
+    assert "transcribe_jobs" in store_backend.tables()
+    assert store_backend.rows("SELECT value FROM meta WHERE name = 'schema_version'") == [
+        {"value": str(latest_version())}
+    ]
+    assert store.get_item("k") == "http://127.0.0.1:9/files/1"
+    found = store.get_session("s1")
+    assert found is not None and (found.owner, found.sealed_options, found.state) == ("owner-digest", b"sealed", "new")
+    assert store.token_digest("t") == store_backend.open().token_digest("t")  # the key was kept, not replaced
+    before = snapshot(store_backend)
+    with caplog.at_level(logging.INFO, logger="compat.store"):
+        caplog.clear()
+        store_backend.open()
+    assert snapshot(store_backend) == before and MIGRATED not in caplog.text  # once only
+
+
+def test_a_failed_migration_leaves_any_store_as_it_was(store_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_store_of_version(store_backend, 2)
+    broken = Migration(
+        latest_version() + 1,
+        "a table, then a statement that fails",
+        ("CREATE TABLE jobs (job_id TEXT PRIMARY KEY)", "ALTER TABLE no_such_table ADD COLUMN x TEXT"),
+    )
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, broken))
+    before = snapshot(store_backend)
+    with pytest.raises(ConfigurationError) as caught:
+        store_backend.open()
+    assert caught.value.option == "store"
+    assert f"to schema version {broken.version}" in str(caught.value)
+    assert snapshot(store_backend) == before  # not even migration 3: one transaction
+    monkeypatch.undo()
+    assert store_backend.open().schema_version == latest_version()  # and the store is still usable
+
+
+def test_a_store_of_a_newer_version_is_refused_on_every_backend(store_backend: Backend) -> None:
+    make_store_of_version(store_backend, latest_version())
+    newer = latest_version() + 1
+    store_backend.write("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(newer),))
+    before = snapshot(store_backend)
+    with pytest.raises(ConfigurationError, match=f"schema version {newer}, newer than this version"):
+        store_backend.open()
+    assert snapshot(store_backend) == before
+
+
+def test_a_new_store_has_every_table_on_every_backend(store_backend: Backend) -> None:
+    store = store_backend.open()
+    assert store.schema_version == latest_version()
+    assert store_backend.tables() == {"meta", "uploads", "sessions", "transcribe_jobs"}
+    assert store_backend.columns("sessions") >= CLAIM_COLUMNS
+    assert store_backend.rows("SELECT value FROM meta WHERE name = 'schema_version'") == [
+        {"value": str(latest_version())}
+    ]
+
+
+_PG_CHILD = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+from compat.store import open_store
+print("ready", flush=True)
+store = open_store(sys.argv[1])
+print(store.schema_version, flush=True)
+store.close()
+"""
+
+
+def test_processes_opening_an_old_postgresql_store_at_once_migrate_it_once(postgres_url: str) -> None:
+    import psycopg
+
+    from compat.store.postgresql import _MIGRATION_LOCK
+
+    backend = Backend("postgresql", postgres_url)
+    make_store_of_version(backend, 2)
+    # Hold the migration lock while the processes start, so that each finds the old version and
+    # then waits for the lock: they all try to migrate at the same moment.
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", _PG_CHILD, postgres_url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # every child waits for the lock
+            waiting = admin(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = %s",
+                (database_of(postgres_url),),
+            )
+            if waiting[0][0] == len(children):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the processes did not all wait for the migration lock")
+        holder.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+    outcomes = [child.communicate(timeout=60) for child in children]
+    for child, (out, err) in zip(children, outcomes, strict=True):
+        assert child.returncode == 0, err
+        assert out.strip() == str(latest_version())
+    assert sum(err.count(MIGRATED) for _, err in outcomes) == 1, [err for _, err in outcomes]
+    assert "transcribe_jobs" in backend.tables()
