@@ -6,7 +6,9 @@ It builds its client once, prints ``{"ready": true}``, then serves rounds, one J
 
 * in: ``{"session_id": ..., "file": ...}`` -> out: ``{"armed": true}`` (everything is ready);
 * in: ``go`` -> it calls ``upload(session_id, file)`` at once -> out: ``{"status": 200, "answer": {...}}``
-  or ``{"status": <the error's status_code>, "body": <its V1 body>}``.
+  or ``{"status": <the error's status_code>, "body": <its V1 body>}``;
+* in: ``{"call": "create_session", "language": ..., "fields": {...}}`` -> it calls
+  ``create_session(language, **fields)`` at once -> out: the answer or the error, as above.
 
 The parent releases every racer with ``go`` only once all are armed (a barrier), so the uploads
 start within a millisecond of each other. End of input ends the process.
@@ -38,15 +40,22 @@ def main(argv: list[str]) -> int:
         sys.stdout.flush()
 
     say({"ready": True})
+
+    def answer(call: Any, *positional: Any, **keywords: Any) -> None:
+        try:
+            say({"status": 200, "answer": call(*positional, **keywords)})
+        except ScriptixError as exc:
+            say({"status": exc.status_code, "body": exc.body})
+
     while line := sys.stdin.readline():
         spec = json.loads(line)
+        if spec.get("call") == "create_session":
+            answer(client.create_session, spec["language"], **spec["fields"])
+            continue
         say({"armed": True})
         if sys.stdin.readline().strip() != "go":
             return 1
-        try:
-            say({"status": 200, "answer": client.upload(spec["session_id"], spec["file"])})
-        except ScriptixError as exc:
-            say({"status": exc.status_code, "body": exc.body})
+        answer(client.upload, spec["session_id"], spec["file"])
     return 0
 
 

@@ -1,0 +1,196 @@
+"""Processes that share one store, as a fleet's members do: ``LegacyClient`` processes and gateways.
+
+A test starts :class:`LegacyProcess` (``tests/upload_racer.py``: a ``LegacyClient`` in a process of
+its own that creates sessions and uploads when told to) or :class:`Gateway` (``scriptix-compat
+gateway`` as a process) on one store value: a SQLite path or a ``postgresql://`` URL (a database
+of the test's own: the ``postgres_url`` fixture of ``tests/pg_guard.py``). Both speak to a
+:class:`~fake_v3.FakeV3` upstream, whose records :func:`round_problems` and
+:func:`metadata_problems` check.
+
+Used by ``tests/defects/test_item_05_*`` (the claim race, on both backends) and
+``tests/fleet/`` (a session created through one member and uploaded through another).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from fake_v3 import FakeV3
+
+import compat
+
+REPO = Path(compat.__file__).resolve().parents[1]
+RACER = Path(__file__).resolve().parent / "upload_racer.py"
+TIMEOUT = 60.0
+ALREADY = {"error": "Invalid data: media was already uploaded for this session"}
+SESSIONS = "/api/v3/speech-to-text/session"
+
+FLEET_OPTIONS: dict[str, Any] = {
+    "punctuation": True,
+    "keep_source": True,
+    "multichannel": True,
+    "webhook_url": "https://hooks.example.com/fleet/done",
+    "webhook_method": "PUT",
+    "webhook_headers": ["X-Fleet-Secret: 7f3e"],
+    "document": {"document_type": "document", "max_line_length": 42},
+}
+"""V1 session options that must all reach the TUS metadata, whichever member uploads."""
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """The environment of a member process: no SCRIPTIX_* of the test runner's, the repo importable."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTIX_")}
+    environ.update(PYTHONPATH=str(REPO), SCRIPTIX_COMPAT_WARN="off", **extra)
+    return environ
+
+
+class _Process:
+    """A child process whose output lines are collected by a thread (so that reads can time out)."""
+
+    def __init__(self, command: list[str], *, stdin: bool, lines_from: str, environ: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=environ,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if lines_from == "stdout" else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.errors: list[str] = []
+        out = self.process.stdout if lines_from == "stdout" else self.process.stderr
+        threading.Thread(target=self._collect, args=(out, self.lines), daemon=True).start()
+        if lines_from == "stdout":
+            threading.Thread(target=self._collect, args=(self.process.stderr, None), daemon=True).start()
+
+    def _collect(self, stream: Any, into: queue.Queue[str] | None) -> None:
+        for line in stream:
+            if into is not None:
+                into.put(line.rstrip("\n"))
+            else:
+                self.errors.append(line.rstrip("\n"))
+
+    def next_line(self) -> str:
+        try:
+            return self.lines.get(timeout=TIMEOUT)
+        except queue.Empty:
+            raise AssertionError(f"no answer from the child in {TIMEOUT:g} s:\n" + "\n".join(self.errors)) from None
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+class LegacyProcess(_Process):
+    """``tests/upload_racer.py``: a LegacyClient process on ``store`` that creates and uploads when told to."""
+
+    def __init__(self, base_url: str, store: str | Path, *, token: str, chunk_size: int) -> None:
+        args = {"base_url": base_url, "store": str(store), "token": token, "chunk_size": chunk_size}
+        environ = child_environment(SCRIPTIX_COMPAT_CHUNK_SIZE=str(chunk_size))
+        super().__init__(
+            [sys.executable, str(RACER), json.dumps(args)], stdin=True, lines_from="stdout", environ=environ
+        )
+        assert self.message() == {"ready": True}
+
+    def message(self) -> dict[str, Any]:
+        return dict(json.loads(self.next_line()))
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def create_session(self, language: str, **fields: Any) -> dict[str, Any]:
+        """``create_session`` in the child: ``{"status": 200, "answer": ...}`` or the V1 error."""
+        self.send(json.dumps({"call": "create_session", "language": language, "fields": fields}))
+        return self.message()
+
+    def arm(self, session_id: str, file: Path) -> None:
+        """Get ready to upload ``file`` to ``session_id`` on :meth:`go` (see upload_racer.py)."""
+        self.send(json.dumps({"session_id": session_id, "file": str(file)}))
+        assert self.message() == {"armed": True}
+
+    def go(self) -> None:
+        self.send("go")
+
+
+class Gateway(_Process):
+    """``scriptix-compat gateway`` as a process of its own on ``store``; ``url`` once it listens."""
+
+    def __init__(self, upstream: str, store: str | Path, *, chunk_size: int | None = None) -> None:
+        command = [sys.executable, "-m", "compat.cli", "gateway", "--listen", "127.0.0.1:0"]
+        command += ["--upstream", upstream, "--store", str(store)]
+        extra = {"SCRIPTIX_COMPAT_CHUNK_SIZE": str(chunk_size)} if chunk_size else {}
+        super().__init__(command, stdin=False, lines_from="stderr", environ=child_environment(**extra))
+        while True:
+            line = self.next_line()
+            found = re.match(r"scriptix-compat gateway: listening on (http://[^\s;]+)", line)
+            if found:
+                self.url = found.group(1)
+                return
+
+
+def upstream_count(fake: FakeV3) -> tuple[int, int]:
+    """TUS creations and PATCH body bytes the upstream has received so far."""
+    creations = fake.count("POST", "tus-create")
+    patched = sum(size for method, route, size in fake.requests if method == "PATCH" and route == "tus-upload")
+    return creations, patched
+
+
+def round_problems(
+    number: int, fake: FakeV3, session_id: str, data: bytes, before: tuple[int, int], answers: list[dict[str, Any]]
+) -> list[str]:
+    """What went wrong in one round (nothing, when exactly one upload went up and the other was refused)."""
+    problems = []
+    creations, patched = upstream_count(fake)
+    uploads = [upload for upload in fake.uploads.values() if upload.session_id == session_id]
+    if creations - before[0] != 1 or len(uploads) != 1:
+        problems.append(f"round {number}: {creations - before[0]} TUS creations for one session")
+    if patched - before[1] != len(data):
+        problems.append(f"round {number}: {patched - before[1]} bytes sent upstream for a {len(data)}-byte file")
+    if len(uploads) == 1 and bytes(uploads[0].data) != data:
+        problems.append(f"round {number}: the bytes upstream differ from the file")
+    statuses = sorted(answer["status"] for answer in answers)
+    if statuses != [200, 400]:
+        problems.append(f"round {number}: the two callers got {statuses}, not one 200 and one 400")
+    for answer in answers:
+        if answer["status"] == 200 and answer["answer"]["result"]["status"] != "uploaded":
+            problems.append(f"round {number}: the winner got {answer['answer']}")
+        if answer["status"] == 400 and answer["body"] != ALREADY:
+            problems.append(f"round {number}: the loser got {answer['body']}")
+    return problems
+
+
+def metadata_problems(metadata: dict[str, str], options: dict[str, Any]) -> list[str]:
+    """Which of the V1 ``options`` (as :data:`FLEET_OPTIONS`) the TUS ``metadata`` does not carry."""
+    problems = []
+    for flag in ("punctuation", "keep_source", "multichannel"):
+        wanted = "true" if options.get(flag) else "false"
+        if metadata.get(flag) != wanted:
+            problems.append(f"{flag}: {metadata.get(flag)!r}, not {wanted!r}")
+    document = json.loads(metadata.get("document") or "{}")
+    wanted_document = dict(options.get("document") or {})
+    wanted_document.update(
+        {k: options[k] for k in ("webhook_url", "webhook_method", "webhook_headers") if k in options}
+    )
+    if document != wanted_document:
+        problems.append(f"document: {document}, not {wanted_document}")
+    if "document_type" in wanted_document and metadata.get("document_type") != wanted_document["document_type"]:
+        problems.append(f"document_type: {metadata.get('document_type')!r}")
+    return problems
