@@ -30,7 +30,7 @@ import pytest
 import compat
 
 COMPAT = Path(compat.__file__).resolve().parent
-DEPENDENCIES = ("tusclient", "waitress", "requests", "urllib3")
+DEPENDENCIES = ("tusclient", "waitress", "requests", "urllib3", "psycopg", "psycopg_pool")
 
 # Named in issue 11, item 2: tuspy's privates the old TusRequest/Uploader subclasses used ...
 TUSPY_PRIVATE_NAMES = ("_request_headers", "_content_length", "_url")
@@ -253,7 +253,7 @@ def compat_modules() -> tuple[Module, ...]:
 
 @pytest.mark.parametrize(
     "dependency",
-    ["tusclient", "requests", "urllib3", pytest.param("waitress", marks=WAITRESS_GLUE)],
+    ["tusclient", "requests", "urllib3", "psycopg", "psycopg_pool", pytest.param("waitress", marks=WAITRESS_GLUE)],
 )
 def test_no_private_attribute_of_a_dependency_object_is_used(dependency: str) -> None:
     found = [line for module in compat_modules() for line in module.private_uses(dependency)]
