@@ -14,6 +14,8 @@ has ``trust_env = False`` as the shim's own session does, so the difference is t
 alone (a default ``requests.Session`` also looks up proxy settings and ``~/.netrc`` per call).
 
 ``--profile FILE`` runs the shim's calls again (no direct calls) under cProfile and saves the stats.
+``--store VALUE`` puts the shim's state in another store (default: a SQLite file in ``--state-dir``),
+e.g. a ``postgresql://`` URL for the PostgreSQL store a fleet shares.
 
 Prints one JSON line: per operation, the microseconds of every timed call of each side.
 """
@@ -39,13 +41,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--calls", type=int, default=500, help="timed calls per operation and side")
     parser.add_argument("--warmup", type=int, default=50, help="untimed calls per operation and side first")
     parser.add_argument("--profile", default=None, help="cProfile the shim's calls into this file instead")
+    parser.add_argument("--store", default=None, help="the shim's store (default: a SQLite file in --state-dir)")
     args = parser.parse_args(argv)
 
     import requests
 
     from compat import LegacyClient
 
-    legacy = LegacyClient(api_key=TOKEN, base_url=args.url, store=str(Path(args.state_dir) / "state.sqlite3"))
+    store = args.store or str(Path(args.state_dir) / "state.sqlite3")
+    legacy = LegacyClient(api_key=TOKEN, base_url=args.url, store=store)
     http = requests.Session()
     http.trust_env = False
     headers = {"x-zoom-s2t-key": TOKEN}
@@ -96,6 +100,7 @@ def main(argv: list[str]) -> int:
                 if index >= args.warmup:
                     timings[operation][side].append(elapsed)
     legacy.close()
+    legacy.v3.store.close()
     http.close()
     emit({"timings_us": timings, "vmhwm_kib": proc_status_kib("VmHWM")})
     return 0

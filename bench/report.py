@@ -20,6 +20,7 @@ SHIM = ("compat-v3", "compat-legacy")
 RATIO_TARGET = 0.95
 RSS_TARGET_MIB = 64.0
 CONTROL_TARGET_US = 1000.0
+CONTROL_POSTGRES_TARGET_US = 2000.0  # issue 13: the PostgreSQL store adds at most 2 ms per control call
 SCALING_TARGET = 0.8
 
 
@@ -53,6 +54,7 @@ class RunData:
     duration_s: float
     server_profile: list[ServerProfile] = field(default_factory=list)
     main_probe: dict[str, Any] | None = None
+    control_postgres: dict[str, Any] | None = None  # the control calls again, the store in PostgreSQL
     cores: int = 2
     notes: list[str] = field(default_factory=list)
     startup: StartupResult | None = None
@@ -140,12 +142,16 @@ def _upload_table(data: RunData, size: int) -> list[str]:
 # -- control calls ---------------------------------------------------------------------------
 
 
-def control_rows(data: RunData) -> list[tuple[str, float, float, float, float, float]]:
-    """Per operation: shim median, direct median, added, shim p90, direct p90 (µs)."""
+def control_rows(
+    data: RunData, record: dict[str, Any] | None = None
+) -> list[tuple[str, float, float, float, float, float]]:
+    """Per operation: shim median, direct median, added, shim p90, direct p90 (µs); of ``record``
+    (default: the control calls with the SQLite store)."""
     rows: list[tuple[str, float, float, float, float, float]] = []
-    if not data.control:
+    record = data.control if record is None else record
+    if not record:
         return rows
-    for operation, sides in data.control["timings_us"].items():
+    for operation, sides in record["timings_us"].items():
         shim, direct = sides["shim"], sides["direct"]
         rows.append(
             (
@@ -186,6 +192,19 @@ def _control_table(data: RunData) -> list[str]:
         ]
         for name, seconds, calls in data.control_profile:
             lines.append(f"| `{name}` | {calls} | {seconds:.0f} | {seconds / total:.0%} |")
+    if data.control_postgres:
+        lines += [
+            "",
+            f'The same calls with the shim\'s state in PostgreSQL (`store="postgresql://…"`, '
+            f"{data.control_postgres.get('server', 'PostgreSQL')}, a database made for the run), measured the "
+            "same way in a process of its own:",
+            "",
+            "| call | LegacyClient median µs | direct median µs | added by the shim µs | LegacyClient p90 µs "
+            "| direct p90 µs |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for operation, shim, direct, added, shim90, direct90 in control_rows(data, data.control_postgres):
+            lines.append(f"| {operation} | {shim:.0f} | {direct:.0f} | {added:+.0f} | {shim90:.0f} | {direct90:.0f} |")
     return lines
 
 
@@ -337,6 +356,15 @@ def targets(data: RunData, findings: dict[str, str]) -> list[Target]:
                 f"{added:+.0f} µs (median)",
                 added <= CONTROL_TARGET_US,
                 findings.get(f"control:{operation}", "") if added > CONTROL_TARGET_US else "",
+            )
+        )
+    for operation, _, _, added, _, _ in control_rows(data, data.control_postgres) if data.control_postgres else []:
+        rows.append(
+            Target(
+                f"≤ 2 ms added per control call with the PostgreSQL store: {operation}",
+                f"{added:+.0f} µs (median)",
+                added <= CONTROL_POSTGRES_TARGET_US,
+                findings.get(f"control-postgres:{operation}", "") if added > CONTROL_POSTGRES_TARGET_US else "",
             )
         )
     speeds = scaling_medians(data)

@@ -78,6 +78,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated subset")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--control-calls", type=int, default=1000, help="timed calls per operation and side")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        metavar="URL",
+        help="a PostgreSQL server (administrative URL) on which the control calls run again with the PostgreSQL "
+        "store, in a database made for the run and dropped after it; '' to skip",
+    )
     parser.add_argument("--scaling-size", default="64MiB", help="size of each parallel upload (64MiB)")
     parser.add_argument("--scaling-levels", default="1,4,16", help="parallel uploads (1,4,16)")
     parser.add_argument("--scaling-repeat", type=int, default=3, help="rounds per level and mode (3)")
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     measured = _use_compat(args.compat, work)
     notes: list[str] = []
     control = None
+    control_postgres = None
     control_profile: list[tuple[str, float, int]] = []
     gateway_profile = None
     server_profile: list[ServerProfile] = []
@@ -153,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             if "control" in args.part_list:
                 log("control-call overhead ...")
                 control, control_profile = _control(bench, server.base_url, work, args)
+                if args.postgres:
+                    log("control-call overhead with the PostgreSQL store ...")
+                    control_postgres = _control_postgres(bench, server.base_url, work, args, notes)
             if "uploads" in args.part_list:
                 for size in args.size_list:
                     bench.run_size(size, args.contender_list, repeats[size])
@@ -183,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         uploads=bench.results,
         control=control,
         control_profile=control_profile,
+        control_postgres=control_postgres,
         scaling_size=parse_size(args.scaling_size),
         scaling_levels=args.level_list if "scaling" in args.part_list else [],
         imports=steps,
@@ -277,6 +289,44 @@ def _control(
         return None, []
     finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+def _control_postgres(
+    bench: UploadBench, base_url: str, work: Path, args: argparse.Namespace, notes: list[str]
+) -> dict[str, object] | None:
+    """The control calls again with the shim's state in PostgreSQL (a database made for the run)."""
+    try:
+        import psycopg
+    except ImportError:
+        notes.append("control calls with the PostgreSQL store: not measured (psycopg not installed)")
+        return None
+    name = f"scx_bench_{os.getpid()}"
+    try:
+        with psycopg.connect(args.postgres, connect_timeout=5, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+            info = admin.info
+            where = f"{info.host}:{info.port}"
+            url = f"postgresql://{info.user}@{where}/{name}"
+            server = f"PostgreSQL {info.server_version // 10000}.{info.server_version % 10000} on {where}"
+    except psycopg.Error as exc:
+        notes.append(f"control calls with the PostgreSQL store: not measured (no server at {args.postgres}: {exc})")
+        return None
+    state = work / "control-postgres"
+    state.mkdir()
+    warmup = 50
+    common = ["--url", base_url, "--state-dir", str(state), "--warmup", str(warmup), "--store", url]
+    try:
+        record = run_worker("control", [*common, "--calls", str(args.control_calls)], timeout=args.timeout)
+        record["warmup"] = warmup
+        record["server"] = server
+        return record
+    except BenchError as exc:
+        bench.results.failures.append(Failure("control calls with the PostgreSQL store", str(exc)))
+        return None
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+        with psycopg.connect(args.postgres, connect_timeout=5, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _profile_gateway(

@@ -7,7 +7,8 @@ gateway's ``--store``) opens it; psycopg 3 and psycopg_pool come with the extra
 
 **Connections.** Opening the store connects once on its own, migrates the schema and reads the HMAC
 key, and closes that connection. The pool (:class:`psycopg_pool.ConnectionPool`, autocommit
-connections, each checked before it is handed out) is made on the first operation, in the process
+connections; one the server ended while it sat idle is dropped before it is handed out, at the
+cost of a ``select``, not a round trip) is made on the first operation, in the process
 that runs it: a gateway that opens its store and then forks workers gives each worker a pool of
 its own. A store that finds itself in a child process (after ``os.fork``) forgets the pool it
 inherited without closing it (its sockets are the parent's) and makes a new one.
@@ -38,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import select
 import threading
 import time
 import weakref
@@ -211,7 +213,7 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
                     min_size=self._min_size,
                     max_size=self._max_size,
                     timeout=self._wait_timeout,
-                    check=ConnectionPool.check_connection,
+                    check=_still_open,
                     name="scriptix-compat-store",
                     num_workers=2,
                     open=True,
@@ -294,6 +296,18 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
         return ConfigurationError(
             f"option 'store': cannot use the PostgreSQL state store {self.url} ({reason})", option="store"
         )
+
+
+def _still_open(connection: _Connection) -> None:
+    """The pool's check of a connection before it hands it out, without a round trip: an idle
+    connection with anything to read (the server's notice that it terminated the session, or the
+    end of the stream after a restart) is dropped, and the pool gives out another one."""
+    if connection.closed or connection.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    if readable:
+        connection.close()  # so that the pool discards it (and opens a new one), not takes it back
+        raise psycopg.OperationalError("the server ended the connection while it was idle")
 
 
 @functools.lru_cache(maxsize=256)
