@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
 from typing import Any
 
 import pytest
-from pg_guard import admin, require_postgres, terminate_connections
+from pg_guard import admin, database_of, drop_database, require_postgres, terminate_connections
 
 from compat import ConfigurationError, LegacyClient, Options, Settings, StoreError
 from compat.config import check_options
@@ -316,3 +317,36 @@ def test_leases_are_measured_on_the_servers_clock(postgres_url: str, monkeypatch
         claim.release()
         ahead.close()
         honest.close()
+
+
+# the database user's rights ----------------------------------------------------------------------
+
+
+def test_a_role_that_may_not_create_tables_is_told_and_works_once_an_owner_migrated(postgres_url: str) -> None:
+    role = f"scx_role_{secrets.token_hex(4)}"
+    database = database_of(postgres_url)
+    admin(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        admin(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"')
+        as_role = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+        with psycopg.connect(postgres_url, autocommit=True) as owner:  # PostgreSQL 15's default, on any version
+            owner.execute(f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{role}"')
+        with pytest.raises(ConfigurationError) as caught:
+            open_store(as_role)
+        assert "cannot migrate the state store" in str(caught.value)
+        assert "permission denied" in str(caught.value)
+        open_store(postgres_url).close()  # the owner migrates it once
+        with psycopg.connect(postgres_url, autocommit=True) as owner:
+            owner.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        store = open_store(as_role)
+        try:
+            book = SessionBook(store)
+            book.remember(TOKEN, "s1", {"language": "en"})
+            claim = book.claim("s1", book.owner_of(TOKEN))
+            assert claim is not None
+            claim.release()
+        finally:
+            store.close()
+    finally:
+        drop_database(database)  # with the grants to the role in it (the fixture's drop finds it gone)
+        admin(f'DROP ROLE IF EXISTS "{role}"')
