@@ -1,8 +1,9 @@
 """The one interface of the state store: every operation the shim needs of the state it keeps.
 
-:class:`Store` names them all; each backend implements every one (:class:`~compat.store.SQLiteStore`
-today). Callers hold a ``Store`` and never write SQL: the store owns its tables and its statements,
-the callers own what the rows mean (sealing the options, renewing the leases).
+:class:`Store` names them all; each backend implements every one (:class:`~compat.store.SQLiteStore`,
+:class:`~compat.store.postgresql.PostgreSQLStore`). Callers hold a ``Store`` and never write SQL:
+the store owns its tables and its statements, the callers own what the rows mean (sealing the
+options, renewing the leases).
 """
 
 from __future__ import annotations
