@@ -39,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -83,7 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         metavar="URL",
         help="a PostgreSQL server (administrative URL) on which the control calls run again with the PostgreSQL "
-        "store, in a database made for the run and dropped after it; '' to skip",
+        "store, in a database made for the run and dropped after it (the URL's query is kept for the store); "
+        "'' to skip",
     )
     parser.add_argument("--scaling-size", default="64MiB", help="size of each parallel upload (64MiB)")
     parser.add_argument("--scaling-levels", default="1,4,16", help="parallel uploads (1,4,16)")
@@ -306,8 +308,10 @@ def _control_postgres(
             admin.execute(f'CREATE DATABASE "{name}"')
             info = admin.info
             where = f"{info.host}:{info.port}"
-            url = f"postgresql://{info.user}@{where}/{name}"
+            query = args.postgres.partition("?")[2]  # e.g. options=-c synchronous_commit=off, kept for the store
+            url = f"postgresql://{info.user}@{where}/{name}" + (f"?{query}" if query else "")
             server = f"PostgreSQL {info.server_version // 10000}.{info.server_version % 10000} on {where}"
+            server += f" (`?{unquote(query)}`)" if query else ""
     except psycopg.Error as exc:
         notes.append(f"control calls with the PostgreSQL store: not measured (no server at {args.postgres}: {exc})")
         return None
