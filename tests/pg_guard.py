@@ -17,6 +17,7 @@ import contextlib
 import functools
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -100,12 +101,17 @@ def database_of(url: str) -> str:
 
 
 def terminate_connections(url: str) -> int:
-    """Kill every connection to the database of ``url`` (as a restarted server would); how many."""
-    rows = admin(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-        (database_of(url),),
-    )
-    return sum(1 for (killed,) in rows if killed)
+    """Kill every connection to the database of ``url`` (as a restarted server would) and wait until
+    their server processes are gone; how many."""
+    query = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    pids = [pid for (pid,) in admin(query, (database_of(url),))]
+    killed = sum(1 for pid in pids if admin("SELECT pg_terminate_backend(%s)", (pid,))[0][0])
+    deadline = time.monotonic() + 10
+    while admin("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,))[0][0]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server processes {pids} did not end")
+        time.sleep(0.01)
+    return killed
 
 
 @pytest.fixture

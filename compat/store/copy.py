@@ -14,8 +14,8 @@ migration lock: a failure leaves it as it was, and the command can simply be run
 The target must hold no rows of its own (a new database, or one that opening has only given the
 schema, its version and a key): copying into a store in use would mix two keys' worth of owners,
 so that is refused, never merged or overwritten. A PostgreSQL target that other scriptix-compat
-processes are connected to is refused too: they have read the key the copy replaces. Stop them (or
-start them only after the copy).
+processes are connected to (known by their ``application_name``, ``scriptix-compat``) is refused
+too: they have read the key the copy replaces. Stop them (or start them only after the copy).
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def test_killed_connections_cost_at_most_a_503_and_the_store_recovers(
                     " (its database cannot be reached); retry later"
                 }
         assert answers[-2:] == ["http://127.0.0.1:9/files/1"] * 2  # recovered, without a restart
-    assert failures <= 5
+    assert failures <= 1  # an ended connection is seen before use (the server's notice is on its socket)
 
 
 def test_a_legacy_client_answers_503_while_its_database_is_gone_and_recovers(
