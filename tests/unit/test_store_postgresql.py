@@ -237,13 +237,19 @@ def test_a_statement_that_runs_too_long_is_a_503(postgres_url: str) -> None:
 def test_waiting_for_a_pooled_connection_is_bounded(postgres_url: str) -> None:
     store = PostgreSQLStore(postgres_url, max_size=1, wait_timeout=0.3)
     try:
-        sleeping = threading.Thread(target=store.execute, args=("SELECT pg_sleep(1.5)",))
+        sleeping = threading.Thread(target=store.execute, args=("SELECT pg_sleep(2)",))
         sleeping.start()
-        time.sleep(0.3)  # it holds the only connection
+        deadline = time.monotonic() + 10
+        while not admin(  # until it holds the only connection
+            "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND query = 'SELECT pg_sleep(2)' AND state = 'active'",
+            (database_of(postgres_url),),
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         started = time.monotonic()
         with pytest.raises(StoreError) as caught:
             store.get_item("k")
-        assert time.monotonic() - started < 1.2
+        assert time.monotonic() - started < 1.5
         assert "no connection to its database within 0.3 s" in caught.value.body["error"]
         sleeping.join(5)
         assert store.get_item("k") is None
