@@ -15,13 +15,13 @@ import os
 import shutil
 import tempfile
 
-from pg_guard import postgres_url
-from store_backends import store_backend
+_CACHE = tempfile.mkdtemp(prefix="scriptix-compat-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE  # before anything imports compat
+
+from pg_guard import postgres_url  # noqa: E402
+from store_backends import store_backend  # noqa: E402
 
 __all__ = ["postgres_url", "store_backend"]
-
-_CACHE = tempfile.mkdtemp(prefix="scriptix-compat-tests-cache-")
-os.environ["XDG_CACHE_HOME"] = _CACHE
 
 
 def pytest_unconfigure() -> None:
