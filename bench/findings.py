@@ -194,7 +194,7 @@ def _gateway(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
     cores = data.cores
     finding = (
         f"Store-and-forward plus CPU: at x{level} the upstream uploads start {spool:.2f} s (median) after the PUTs "
-        f"(waitress receives each body whole, into a temporary file, before the app runs), and the gateway path "
+        f"(the upload spools each streamed body whole, into a temporary file, before it starts), and the gateway path "
         f"costs {g_cpu:.1f} CPU-s against {d_cpu:.1f} for the direct one ({g_cpu / (cores * g_seconds):.0%} of "
         f"the {cores} cores busy vs {d_cpu / (cores * d_seconds):.0%}). To close: stream the PUT body into the TUS "
         "upload as it arrives (see Findings, Gateway)."
@@ -217,15 +217,13 @@ def _gateway(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
             + " samples."
         )
     text += [
-        f"**Gateway.** Per level ({size_label(size)} each): {lines}. Two causes. (1) Store-and-forward: waitress "
-        "reads a request body whole (spooled to a temporary file above 512 KiB) before the WSGI app is called, "
+        f"**Gateway.** Per level ({size_label(size)} each): {lines}. Two causes. (1) Store-and-forward: the server "
+        "streams the body to the app, but the upload spools a body that cannot seek to a temporary file first, "
         "so the translator's TUS upload starts only once the last byte has arrived; receive and upload do not "
         "overlap, the server idles during the first phase and the client during the second. (2) The extra hop "
         "costs CPU on a machine where client, gateway and server share the cores: every byte crosses loopback "
-        "twice and the disk cache twice (spool write, spool read)." + profile + " What would close it: serve the "
-        "V1 PUT with a server that passes the body on as a stream (the app runs once the headers are in: e.g. a "
-        "small raw-socket or http.server handler for that one route, or cheroot/gunicorn gthread for the app), "
-        "and let the TUS uploader take a non-seekable stream of known length chunk by chunk, keeping only the "
+        "twice and the disk cache twice (spool write, spool read)." + profile + " What would close it: let "
+        "the TUS uploader take a non-seekable stream of known length chunk by chunk, keeping only the "
         "chunk in flight (a bounded spool of one chunk) so that a failed PATCH can still be resent. Receive and "
         "upload then overlap and nothing is written to disk twice.",
         "",

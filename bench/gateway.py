@@ -19,7 +19,7 @@ _READY = re.compile(r"scriptix-compat gateway: listening on (http://\S+)")
 class GatewayProcess:
     """One gateway process (``python -m compat.cli gateway``) on a free loopback port.
 
-    Its state file and its temporary files (waitress spools request bodies to ``TMPDIR``) live in
+    Its state file and its temporary files (the upload spools a PUT body to ``TMPDIR``) live in
     ``directory``; its stderr (log and access log) goes to ``directory / "gateway.log"``.
     """
 

@@ -165,7 +165,7 @@ def machine_facts() -> dict[str, str]:
     except OSError:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    libraries = ("requests", "urllib3", "tuspy", "pydantic", "waitress", "scriptix-compat")
+    libraries = ("requests", "urllib3", "tuspy", "pydantic", "hypercorn", "scriptix-compat")
     return {
         "cpus": f"{os.cpu_count()} ({usable} usable), {cpu_model}",
         "memory": mem_total,

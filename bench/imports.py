@@ -50,7 +50,7 @@ STEPS: tuple[tuple[str, str, str], ...] = (
         "import cryptography.fernet",
         "imported on the first LegacyClient.create_session (the session book seals V1 options)",
     ),
-    ("compat.gateway (waitress, werkzeug)", "import compat.gateway", "the gateway process only"),
+    ("compat.gateway (hypercorn, werkzeug)", "import compat.gateway", "the gateway process only"),
 )
 
 _CHILD = r"""

@@ -390,7 +390,7 @@ def _collapse(raw: Path, top: int = 6) -> dict[str, list[tuple[str, int]]]:
             continue
         frames = stack.split(";")
         group = (
-            "main thread (waitress event loop: reads request bodies)"
+            "main thread (hypercorn event loop: reads request bodies)"
             if "MainThread" in frames[0]
             else ("worker threads (the app: translator, TUS upload)")
         )

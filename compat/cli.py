@@ -38,6 +38,22 @@ def _positive_int(value: str) -> int:
     return int(value)
 
 
+def _count(value: str) -> int:
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}")
+    return int(value)
+
+
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of bytes per second, got {value!r}")
+    return rate
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -198,7 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--upstream", required=True, metavar="URL", help="the Scriptix host, e.g. https://api.scriptix.io"
     )
-    gateway.add_argument("--workers", type=_positive_int, default=16, metavar="N", help="requests served at once (16)")
+    gateway.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: one per CPU; 1 with --store :memory:)",
+    )
     gateway.add_argument(
         "--drain-timeout", type=_seconds, default=300.0, metavar="S", help="on SIGTERM, wait this long for work (300)"
     )
@@ -206,7 +228,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-body-size", default="10GB", metavar="SIZE", help="largest request body, e.g. 10GB, 500MiB (10GB)"
     )
     gateway.add_argument(
-        "--channel-timeout", type=_seconds, default=120.0, metavar="S", help="close connections idle this long (120)"
+        "--header-timeout",
+        "--channel-timeout",
+        dest="header_timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="S",
+        help="close a connection that has not sent a whole request head this long after it opened or was"
+        " last answered: idle and trickling clients (10; --channel-timeout is the old name)",
+    )
+    gateway.add_argument(
+        "--max-header-size", default="64KiB", metavar="SIZE", help="request line and headers together (64KiB)"
+    )
+    gateway.add_argument(
+        "--body-idle-timeout", type=_seconds, default=60.0, metavar="S", help="408 after no body bytes this long (60)"
+    )
+    gateway.add_argument(
+        "--min-body-rate",
+        type=_rate,
+        default=1024.0,
+        metavar="BYTES",
+        help="408 for a body slower than this many bytes/s once 10 s were spent waiting for it (1024; 0: off)",
+    )
+    gateway.add_argument(
+        "--per-client",
+        type=_count,
+        default=32,
+        metavar="N",
+        help="requests in flight per client address in each worker, 429 beyond (32; 0: off)",
+    )
+    gateway.add_argument(
+        "--max-inflight",
+        type=_positive_int,
+        default=64,
+        metavar="N",
+        help="requests in flight in each worker, one thread each; 503 beyond (64)",
+    )
+    gateway.add_argument(
+        "--backlog", type=_positive_int, default=1024, metavar="N", help="connections waiting to be accepted (1024)"
     )
 
     transcribe = commands.add_parser(
@@ -450,14 +509,20 @@ def _emulator(args: argparse.Namespace) -> int:
 def _gateway(args: argparse.Namespace) -> int:
     import logging
 
-    from compat.config import parse_size
+    from compat.config import MEMORY_STORE, parse_size
     from compat.gateway import serve
     from compat.options import Options, option_arguments
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # the process id tells the worker processes apart
+    log_format = "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s"
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=log_format)
     host, port = args.listen
     max_body = parse_size(args.max_body_size, option="max_body_size", source="--max-body-size")
+    max_header = parse_size(args.max_header_size, option="max_header_size", source="--max-header-size")
     options = Options.resolve(base_url=args.upstream, **option_arguments(args))
+    workers = args.workers
+    if workers is None:
+        workers = 1 if options.store == MEMORY_STORE else max(1, os.cpu_count() or 1)
     listening = _Listening(host, port)
 
     def ready(url: str) -> None:
@@ -470,10 +535,16 @@ def _gateway(args: argparse.Namespace) -> int:
             options=options,
             host=host,
             port=port,
-            workers=args.workers,
+            workers=workers,
             drain_timeout=args.drain_timeout,
-            max_request_body_size=max_body,
-            channel_timeout=args.channel_timeout,
+            max_body_size=max_body,
+            max_header_size=max_header,
+            header_timeout=args.header_timeout,
+            body_idle_timeout=args.body_idle_timeout,
+            min_body_rate=args.min_body_rate,
+            per_client=args.per_client,
+            max_inflight=args.max_inflight,
+            backlog=args.backlog,
             on_ready=ready,
         )
     except OSError as exc:

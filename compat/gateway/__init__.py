@@ -8,36 +8,42 @@ the upstream unchanged. The gateway holds no token of its own.
 Public names:
 
 * :func:`make_app` — the WSGI application (:class:`GatewayApp`), for any WSGI server;
-* :func:`serve` — run it with waitress until SIGTERM/SIGINT, then stop gracefully;
-* :class:`GatewayServer` — the same in a background thread on a free port (tests, embedding).
+* :func:`serve` — run it with hypercorn until SIGTERM/SIGINT (in one process or several), then
+  stop gracefully;
+* :class:`GatewayServer` — the same in a background thread on a free port (tests, embedding);
+* :class:`ServerOptions` — the server's processes, timeouts and limits against slow clients.
+
+Request bodies stream: the application reads each body as it arrives (nothing is spooled to disk).
 
 Modules: :mod:`~compat.gateway.app` (routing, V1 calls, health, access log),
-:mod:`~compat.gateway.proxy` (everything else), :mod:`~compat.gateway.server` (waitress settings,
-graceful shutdown), :mod:`~compat.gateway.http` (WSGI helpers).
+:mod:`~compat.gateway.proxy` (everything else), :mod:`~compat.gateway.server` (hypercorn, one
+process or several, graceful shutdown), :mod:`~compat.gateway.bridge` (ASGI to WSGI with a
+streaming body, per-client and in-flight limits, body timeouts), :mod:`~compat.gateway.supervisor`
+(worker processes), :mod:`~compat.gateway.server_options` (the options),
+:mod:`~compat.gateway.http` (WSGI helpers).
 """
 
 from compat.gateway.app import ACCESS_LOGGER, DEFAULT_WORKERS, HEALTH_PATH, GatewayApp, make_app
-from compat.gateway.server import (
-    DEFAULT_CHANNEL_TIMEOUT,
+from compat.gateway.server import GatewayServer, serve
+from compat.gateway.server_options import (
     DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_HEADER,
-    GatewayServer,
-    serve,
-    waitress_settings,
+    ServerOptions,
 )
 
 __all__ = [
     "ACCESS_LOGGER",
-    "DEFAULT_CHANNEL_TIMEOUT",
     "DEFAULT_DRAIN_TIMEOUT",
+    "DEFAULT_HEADER_TIMEOUT",
     "DEFAULT_MAX_BODY",
     "DEFAULT_MAX_HEADER",
     "DEFAULT_WORKERS",
     "HEALTH_PATH",
     "GatewayApp",
     "GatewayServer",
+    "ServerOptions",
     "make_app",
     "serve",
-    "waitress_settings",
 ]

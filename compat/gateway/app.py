@@ -11,7 +11,11 @@ One :class:`GatewayApp` holds one :class:`~compat.V3Client` (no token of its own
   (504 for a timeout);
 * anything else is proxied unchanged.
 
-An unexpected exception is logged (scrubbed of the caller's credentials) and answered 500
+A request body the client fails to deliver (the server's ``wsgi.input`` raises a
+:class:`~compat.gateway.http.RequestBodyError`: too slow, stalled, over the size limit, or the
+client hung up) is answered with that error's status (408, 413, 400) and a JSON ``error``; an upload
+it interrupted is left as a dropped PUT leaves it (resumable by the next PUT of the session). An
+unexpected exception is logged (scrubbed of the caller's credentials) and answered 500
 ``{"error": "Internal error"}``. Every request leaves one line on the ``compat.gateway.access``
 logger once its answer has been sent: client address, method, path without the query string,
 status, body bytes and seconds; never headers, never tokens.
@@ -32,7 +36,16 @@ from compat.config import Settings
 from compat.errors import APITimeoutError, ScriptixError, UploadCancelledError
 from compat.frontdoor.batch_v1 import dispatch, match, prepare
 from compat.frontdoor.http import V1Request, token_of
-from compat.gateway.http import LimitedInput, Reply, error_reply, json_reply, request_target, wsgi_headers
+from compat.gateway.http import (
+    LimitedInput,
+    Reply,
+    RequestBodyError,
+    body_error,
+    error_reply,
+    json_reply,
+    request_target,
+    wsgi_headers,
+)
 from compat.gateway.proxy import Proxy
 from compat.hooks import on_legacy_call, remote_site
 from compat.media import AddressPolicy
@@ -102,7 +115,11 @@ class GatewayApp:
         try:
             reply = self._route(environ, method, path, target, headers)
         except Exception as exc:  # the last line of defence: bad input is refused long before this
-            reply = self._internal_error(exc, method, path, headers)
+            failed = body_error(exc)
+            if failed is not None:
+                reply = _body_failed(failed, method, path)
+            else:
+                reply = self._internal_error(exc, method, path, headers)
         start_response(reply.status_line(), reply.headers)
         client = str(environ.get("REMOTE_ADDR") or "-")
         return _Logged(reply, f'{client} "{method} {path}"', started)
@@ -134,11 +151,14 @@ class GatewayApp:
         on_legacy_call(call.staging_name, remote_site(str(environ.get("REMOTE_ADDR") or "-")), "gateway")
         try:
             answer = dispatch(self.translator, call)
-        except UploadCancelledError:
-            return error_reply(409, "Conflict: the upload was cancelled (the session was deleted meanwhile)")
-        except APITimeoutError as exc:  # dispatch raises only when no upstream answer came
-            return error_reply(504, f"Gateway Timeout: {exc.message}")
-        except ScriptixError as exc:
+        except ScriptixError as exc:  # dispatch raises only when no upstream answer came
+            failed = body_error(exc)
+            if failed is not None:  # the caller's body, not the upstream, is what failed
+                return _body_failed(failed, method, path)
+            if isinstance(exc, UploadCancelledError):
+                return error_reply(409, "Conflict: the upload was cancelled (the session was deleted meanwhile)")
+            if isinstance(exc, APITimeoutError):
+                return error_reply(504, f"Gateway Timeout: {exc.message}")
             return error_reply(502, f"Bad Gateway: {exc.message}")
         content = answer.content()
         answer_headers = {**answer.headers, "Content-Length": str(len(content))}
@@ -204,20 +224,27 @@ def _normal_path(raw_path: str) -> str:
 
 
 def _input(environ: dict[str, Any]) -> IO[bytes] | None:
-    """``wsgi.input`` as the translator reads it: waitress hands a seekable buffer holding exactly the body
-    (a temporary file above ``inbuf_overflow``), read in place; another server's stream is bounded by
-    ``CONTENT_LENGTH`` so that nothing reads past the body."""
+    """``wsgi.input`` as the translator reads it, as the body arrives: bounded by ``CONTENT_LENGTH``
+    so that nothing reads past the body; without one, a server that sets ``wsgi.input_terminated``
+    (the gateway's own does) ends the stream with the body, so a chunked body is read to its end;
+    otherwise there is no body."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return None
-    try:
-        seekable = bool(stream.seekable()) and environ.get("wsgi.input_terminated") is True
-    except (AttributeError, OSError, ValueError):
-        seekable = False
-    if seekable:
+    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if raw.isdigit():
+        return LimitedInput(stream, int(raw))  # type: ignore[return-value]
+    if not raw and environ.get("wsgi.input_terminated") is True:
         return stream  # type: ignore[no-any-return]
-    raw = str(environ.get("CONTENT_LENGTH") or "0").strip()
-    return LimitedInput(stream, int(raw) if raw.isdigit() else 0)  # type: ignore[return-value]
+    return LimitedInput(stream, 0)  # type: ignore[return-value]
+
+
+def _body_failed(failed: RequestBodyError, method: str, path: str) -> Reply:
+    """The client did not deliver its body: its status and message, and the connection closes."""
+    log.info("%s %s: the request body failed: %s", method, path, failed.message)
+    reply = error_reply(failed.status, failed.message)
+    reply.headers.append(("Connection", "close"))
+    return reply
 
 
 def _scrub(text: str, secrets: Iterable[str | None]) -> str:

@@ -9,7 +9,67 @@ from http import HTTPStatus
 from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
-__all__ = ["LimitedInput", "Reply", "error_reply", "header_name", "json_reply", "request_target", "wsgi_headers"]
+__all__ = [
+    "BodyTimeout",
+    "BodyTooLarge",
+    "ClientGone",
+    "LimitedInput",
+    "Reply",
+    "RequestBodyError",
+    "body_error",
+    "error_reply",
+    "header_name",
+    "json_reply",
+    "request_target",
+    "wsgi_headers",
+]
+
+
+class RequestBodyError(OSError):
+    """Reading the request body (``wsgi.input``) failed on the client's side; ``status`` is the answer.
+
+    The streaming server raises these from ``wsgi.input.read``: the application answers ``status``
+    with ``{"error": message}`` (the connection is closed after it), never a 500.
+    """
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BodyTimeout(RequestBodyError):
+    """The client sent no body bytes for too long, or sent them slower than the minimum rate."""
+
+    status = 408
+
+
+class ClientGone(RequestBodyError):
+    """The client closed the connection before the end of its body."""
+
+    status = 400
+
+
+class BodyTooLarge(RequestBodyError):
+    """A body without ``Content-Length`` (chunked) grew past the server's body size limit."""
+
+    status = 413
+
+
+def body_error(exc: BaseException) -> RequestBodyError | None:
+    """The :class:`RequestBodyError` behind ``exc`` (itself, or a cause or context of it), if any.
+
+    A reader of the body (the upload, the proxy, a multipart parser) may wrap the error in its own.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RequestBodyError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class LimitedInput:

@@ -7,10 +7,15 @@ own) and ``Expect`` (the gateway has already read the body). The caller's token 
 caller sent it. Nothing is added: no ``User-Agent``, no ``Accept-Encoding``, no cookies (requests are
 sent through a bare adapter, never a ``requests.Session`` with a cookie jar shared between callers).
 
-Bodies stream both ways in blocks: the request body from ``wsgi.input`` with its exact length, the
-answer with ``stream=True`` and no decoding (a gzip answer stays gzip, so ``Content-Encoding`` and
-``Content-Length`` stay true). Redirects are passed back, never followed. An upstream that does not
-answer is a 502 (504 for a timeout) with a JSON ``error``.
+Bodies stream both ways in blocks: the request body from ``wsgi.input`` with its exact length as it
+arrives, the answer with ``stream=True`` and no decoding (a gzip answer stays gzip, so
+``Content-Encoding`` and ``Content-Length`` stay true). A chunked request body is read ahead up to
+``READAHEAD`` bytes before the upstream is called: one that ends within it goes with its
+``Content-Length`` (not every upstream takes a chunked request) and one over the body size limit
+within it is refused (413) with nothing sent; a longer one goes on chunked, as it arrives. Redirects
+are passed back, never followed. An upstream that does not answer is a 502 (504 for a timeout)
+with a JSON ``error``; a caller whose body fails on the way (too slow, too large, gone) gets its
+own error (see :class:`~compat.gateway.http.RequestBodyError`).
 """
 
 from __future__ import annotations
@@ -18,17 +23,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from http import HTTPStatus
-from typing import Any
+from typing import IO, Any
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import SKIP_HEADER
 
-from compat.gateway.http import LimitedInput, Reply, error_reply, header_name, wsgi_headers
+from compat.gateway.http import LimitedInput, Reply, RequestBodyError, error_reply, header_name, wsgi_headers
 from compat.redact import QueryRedactingFilter, install_log_filter
 
-__all__ = ["HOP_BY_HOP", "Proxy"]
+__all__ = ["HOP_BY_HOP", "READAHEAD", "Proxy"]
 
 log = logging.getLogger("compat.gateway")
 install_log_filter(log)
@@ -57,6 +62,7 @@ _NOT_FORWARDED = HOP_BY_HOP | {"host", "expect", "content-length"}
 # Headers urllib3 / http.client would add on their own unless told to skip them.
 _SKIPPABLE = ("user-agent", "accept-encoding")
 BLOCK = 256 * 1024
+READAHEAD = 4 * 1024 * 1024
 
 
 class _BlockAdapter(HTTPAdapter):
@@ -81,8 +87,8 @@ class Proxy:
     def forward(self, environ: dict[str, Any], method: str, target: str) -> Reply:
         """Send the request to the upstream; ``target`` is the raw path with its query string."""
         headers = forwarded_headers(environ)
-        length = _length(environ)
-        body = LimitedInput(environ["wsgi.input"], length) if length else None
+        watch = _Watch()
+        body = _body(environ, watch)
         try:
             prepared = requests.Request(method, self.upstream + "/", headers=headers, data=body).prepare()
         except (requests.RequestException, ValueError) as exc:
@@ -94,6 +100,8 @@ class Proxy:
             log.warning("upstream gave no answer in time: %s %s", method, _path_of(target))
             return error_reply(504, "Gateway Timeout: the upstream did not answer in time")
         except requests.RequestException as exc:
+            if watch.failed is not None:  # the caller's body failed on the way, not the upstream
+                raise watch.failed from exc
             log.warning("upstream unreachable: %s %s (%s)", method, _path_of(target), type(exc).__name__)
             return error_reply(502, "Bad Gateway: the upstream could not be reached")
         return Reply(
@@ -132,9 +140,62 @@ def _stream(response: requests.Response, method: str, target: str) -> Iterator[b
         raise
 
 
-def _length(environ: dict[str, Any]) -> int:
-    raw = str(environ.get("CONTENT_LENGTH") or "0").strip()
-    return int(raw) if raw.isdigit() else 0
+class _Watch:
+    """Remembers why reading the caller's body failed (requests reports it as a connection error)."""
+
+    failed: RequestBodyError | None = None
+
+    def read(self, stream: IO[bytes] | LimitedInput, size: int) -> bytes:
+        try:
+            return stream.read(size)
+        except RequestBodyError as exc:
+            self.failed = exc
+            raise
+
+
+class _Sized:
+    """A body of known length, read as requests asks."""
+
+    def __init__(self, stream: LimitedInput, watch: _Watch) -> None:
+        self._stream = stream
+        self._watch = watch
+
+    def __len__(self) -> int:
+        return len(self._stream)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._watch.read(self._stream, size)
+
+
+def _body(environ: dict[str, Any], watch: _Watch) -> _Sized | bytes | Iterator[bytes] | None:
+    stream = environ["wsgi.input"]
+    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if raw.isdigit():
+        return _Sized(LimitedInput(stream, int(raw)), watch) if int(raw) else None
+    if "HTTP_TRANSFER_ENCODING" not in environ or environ.get("wsgi.input_terminated") is not True:
+        return None
+    head = _read_up_to(stream, READAHEAD + 1)
+    if len(head) <= READAHEAD:
+        return head
+    return _chunks(head, stream, watch)
+
+
+def _read_up_to(stream: IO[bytes], limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        block = stream.read(min(BLOCK, limit - size))
+        if not block:
+            break
+        parts.append(block)
+        size += len(block)
+    return b"".join(parts)
+
+
+def _chunks(head: bytes, stream: IO[bytes], watch: _Watch) -> Iterator[bytes]:
+    yield head
+    while block := watch.read(stream, BLOCK):
+        yield block
 
 
 def _reason(response: requests.Response) -> str:

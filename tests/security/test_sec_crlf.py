@@ -6,8 +6,9 @@ line break would let a caller add headers (or a whole request) to the webhook. A
 the TUS metadata and in V1 answers. Each is refused with a V1 4xx before anything goes upstream,
 whatever its spelling (CR LF, a lone CR or LF, an obs-fold continuation, NUL, in the name or the
 value, in ``document.webhook_headers`` or under the old ``callback_headers`` name); where an HTTP
-layer on the way already refuses the header (``requests`` on the client side, waitress in the
-gateway), no request is made at all.
+layer on the way already refuses the header (``requests`` on the client side, h11 in the
+gateway), no request is made at all; where it reads the bytes as two header lines (a lone LF,
+RFC 9112 2.2) or one unfolded line (obs-fold, 5.2), the name that arrives has no control character.
 """
 
 from __future__ import annotations
@@ -155,10 +156,12 @@ def test_a_control_character_in_x_filename_never_reaches_upstream_through_the_ga
             + b"\r\nContent-Length: 4\r\nConnection: close\r\n\r\nRIFF"
         )
         status, _, body = raw_http(gateway.url, request)
-    if trick == "obs-fold":  # waitress unfolds it into a space (RFC 9112 5.2): a plain, if odd, name
+    if trick in ("obs-fold", "lone-lf"):
+        # h11 unfolds an obs-fold into a space (RFC 9112 5.2), and takes a lone LF as the end of the
+        # line (2.2: "X-Evil: 1" is one more header of the caller's own): a plain, if odd, name.
         assert status == 200, body
         name = fake.only_upload().metadata["filename"]
-        assert "\r" not in name and "\n" not in name
+        assert not any(c in name for c in "\r\n\0")
         return
     assert status == 400, body
     assert len(fake.requests) == before and fake.uploads == {}

@@ -1,7 +1,8 @@
 """compat/ uses its dependencies through their public API only (issue 11, items 2 and 8).
 
 A static check of every ``compat/**/*.py``: no private attribute (``obj._x``) is read or written on
-an object of tuspy (``tusclient``), waitress, requests or urllib3; tuspy is imported only for the
+an object of tuspy (``tusclient``), requests, urllib3, the gateway's server (hypercorn and its
+h11), or waitress (the gateway's server before it); tuspy is imported only for the
 two public interfaces the pins in ``pyproject.toml`` name, and nothing subclasses its client
 classes; and ``import compat`` loads neither aiohttp nor asyncio.
 
@@ -30,7 +31,7 @@ import pytest
 import compat
 
 COMPAT = Path(compat.__file__).resolve().parent
-DEPENDENCIES = ("tusclient", "waitress", "requests", "urllib3", "psycopg", "psycopg_pool")
+DEPENDENCIES = ("tusclient", "waitress", "requests", "urllib3", "psycopg", "psycopg_pool", "hypercorn", "h11")
 
 # Named in issue 11, item 2: tuspy's privates the old TusRequest/Uploader subclasses used ...
 TUSPY_PRIVATE_NAMES = ("_request_headers", "_content_length", "_url")
@@ -41,9 +42,6 @@ TUSPY_PUBLIC_INTERFACES = {
     "tusclient.storage.interface": {"Storage"},
     "tusclient.fingerprint.interface": {"Fingerprint"},
 }
-WAITRESS_GLUE = pytest.mark.xfail(
-    strict=True, reason="waitress glue replaced by the streaming gateway (compat/gateway/server.py)"
-)
 
 
 # The checker ------------------------------------------------------------------------------
@@ -253,7 +251,7 @@ def compat_modules() -> tuple[Module, ...]:
 
 @pytest.mark.parametrize(
     "dependency",
-    ["tusclient", "requests", "urllib3", "psycopg", "psycopg_pool", pytest.param("waitress", marks=WAITRESS_GLUE)],
+    DEPENDENCIES,
 )
 def test_no_private_attribute_of_a_dependency_object_is_used(dependency: str) -> None:
     found = [line for module in compat_modules() for line in module.private_uses(dependency)]
@@ -276,7 +274,6 @@ def test_the_tuspy_private_attributes_named_in_issue_11_appear_nowhere() -> None
     assert found == [], "\n".join(found)
 
 
-@WAITRESS_GLUE
 def test_the_waitress_internals_named_in_issue_11_appear_nowhere() -> None:
     found = [
         f"{module.label}:{line}: {text}"
@@ -332,6 +329,8 @@ from requests.adapters import HTTPAdapter
 from tusclient.client import TusClient
 from tusclient.request import TusRequest
 import waitress
+from hypercorn.config import Config
+from hypercorn.asyncio import serve
 
 class Patch(TusRequest):
     def perform(self):
@@ -360,6 +359,12 @@ class Runner:
         for channel in list(server.active_channels.values()):
             channel._flush_some()
         return self.server._map, server.task_dispatcher, channel.requests
+
+async def serve_gateway(app, fd):
+    config = Config()
+    config.bind = [f"fd://{fd}"]
+    config._log = None
+    await serve(app, config)._coro
 """
 
 
@@ -380,6 +385,10 @@ def test_the_checker_finds_each_kind_of_violation() -> None:
     ]
     assert [line.split(": ", 1)[1] for line in module.inherited_private_uses("requests")] == [
         "Adapter uses requests's self._pool_maxsize"
+    ]
+    assert sorted(line.split(": ", 1)[1] for line in module.private_uses("hypercorn")) == [
+        "config._log",
+        "serve(app, config)._coro",
     ]
     names = {name for _, name, _ in module.attribute_names()}
     assert {"_request_headers", "_content_length", "_map", "task_dispatcher"} <= names
