@@ -11,6 +11,10 @@ One :class:`GatewayApp` holds one :class:`~compat.V3Client` (no token of its own
   (504 for a timeout);
 * anything else is proxied unchanged.
 
+A chunked V1 PUT (no ``Content-Length``) is read ahead up to
+:data:`~compat.gateway.http.READAHEAD` bytes first: one that ends there is uploaded with its length
+known, one over the body size limit there is refused before anything goes upstream.
+
 A request body the client fails to deliver (the server's ``wsgi.input`` raises a
 :class:`~compat.gateway.http.RequestBodyError`: too slow, stalled, over the size limit, or the
 client hung up) is answered with that error's status (408, 413, 400) and a JSON ``error``; an upload
@@ -23,6 +27,7 @@ status, body bytes and seconds; never headers, never tokens.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import traceback
@@ -43,6 +48,7 @@ from compat.gateway.http import (
     body_error,
     error_reply,
     json_reply,
+    read_ahead,
     request_target,
     wsgi_headers,
 )
@@ -147,7 +153,11 @@ class GatewayApp:
         )
 
     def _v1(self, environ: dict[str, Any], method: str, path: str, headers: dict[str, str]) -> Reply:
-        call = prepare(V1Request(method, path, headers, _input(environ)))  # a create body is parsed here, once
+        body = _input(environ)
+        if body is not None and _chunked_upload(environ, method, path):
+            head, rest = read_ahead(body)  # a chunked PUT that ends soon goes up with its length known
+            body = io.BytesIO(head) if rest is None else rest
+        call = prepare(V1Request(method, path, headers, body))  # a create body is parsed here, once
         on_legacy_call(call.staging_name, remote_site(str(environ.get("REMOTE_ADDR") or "-")), "gateway")
         try:
             answer = dispatch(self.translator, call)
@@ -237,6 +247,12 @@ def _input(environ: dict[str, Any]) -> IO[bytes] | None:
     if not raw and environ.get("wsgi.input_terminated") is True:
         return stream  # type: ignore[no-any-return]
     return LimitedInput(stream, 0)  # type: ignore[return-value]
+
+
+def _chunked_upload(environ: dict[str, Any], method: str, path: str) -> bool:
+    """A V1 upload whose body has no ``Content-Length`` (chunked)."""
+    found = match(method, path)
+    return found is not None and found[0] == "upload" and not str(environ.get("CONTENT_LENGTH") or "").strip()
 
 
 def _body_failed(failed: RequestBodyError, method: str, path: str) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
 __all__ = [
+    "READAHEAD",
     "BodyTimeout",
     "BodyTooLarge",
     "ClientGone",
@@ -20,9 +22,13 @@ __all__ = [
     "error_reply",
     "header_name",
     "json_reply",
+    "read_ahead",
     "request_target",
     "wsgi_headers",
 ]
+
+READAHEAD = 4 * 1024 * 1024
+"""How much of a body without ``Content-Length`` (chunked) is read before anything goes upstream."""
 
 
 class RequestBodyError(OSError):
@@ -90,6 +96,46 @@ class LimitedInput:
         data = self._stream.read(wanted)
         self._remaining -= len(data)
         return data
+
+
+class _HeadThenRest(io.RawIOBase):
+    """The bytes already read from a stream, then the rest of it."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._head:
+            wanted = len(self._head) if size is None or size < 0 else min(size, len(self._head))
+            block, self._head = bytes(self._head[:wanted]), self._head[wanted:]
+            return block
+        return self._rest.read(-1 if size is None else size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def read_ahead(stream: IO[bytes], limit: int = READAHEAD, block: int = 256 * 1024) -> tuple[bytes, IO[bytes] | None]:
+    """Up to ``limit`` bytes of ``stream``: ``(body, None)`` when it ends within them, else ``(head,
+    stream of head and rest)``. A body without a length whose end is near is then sent with its length,
+    and one over a size limit within ``limit`` is refused before anything goes upstream."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        data = stream.read(min(block, limit + 1 - size))
+        if not data:
+            return b"".join(parts), None
+        parts.append(data)
+        size += len(data)
+    head = b"".join(parts)
+    return head, _HeadThenRest(head, stream)  # type: ignore[return-value]
 
 
 @dataclass

@@ -30,10 +30,19 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import SKIP_HEADER
 
-from compat.gateway.http import LimitedInput, Reply, RequestBodyError, error_reply, header_name, wsgi_headers
+from compat.gateway.http import (
+    READAHEAD,
+    LimitedInput,
+    Reply,
+    RequestBodyError,
+    error_reply,
+    header_name,
+    read_ahead,
+    wsgi_headers,
+)
 from compat.redact import QueryRedactingFilter, install_log_filter
 
-__all__ = ["HOP_BY_HOP", "READAHEAD", "Proxy"]
+__all__ = ["HOP_BY_HOP", "Proxy"]
 
 log = logging.getLogger("compat.gateway")
 install_log_filter(log)
@@ -62,7 +71,6 @@ _NOT_FORWARDED = HOP_BY_HOP | {"host", "expect", "content-length"}
 # Headers urllib3 / http.client would add on their own unless told to skip them.
 _SKIPPABLE = ("user-agent", "accept-encoding")
 BLOCK = 256 * 1024
-READAHEAD = 4 * 1024 * 1024
 
 
 class _BlockAdapter(HTTPAdapter):
@@ -174,26 +182,11 @@ def _body(environ: dict[str, Any], watch: _Watch) -> _Sized | bytes | Iterator[b
         return _Sized(LimitedInput(stream, int(raw)), watch) if int(raw) else None
     if "HTTP_TRANSFER_ENCODING" not in environ or environ.get("wsgi.input_terminated") is not True:
         return None
-    head = _read_up_to(stream, READAHEAD + 1)
-    if len(head) <= READAHEAD:
-        return head
-    return _chunks(head, stream, watch)
+    body, rest = read_ahead(stream, READAHEAD)
+    return body if rest is None else _chunks(rest, watch)
 
 
-def _read_up_to(stream: IO[bytes], limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while size < limit:
-        block = stream.read(min(BLOCK, limit - size))
-        if not block:
-            break
-        parts.append(block)
-        size += len(block)
-    return b"".join(parts)
-
-
-def _chunks(head: bytes, stream: IO[bytes], watch: _Watch) -> Iterator[bytes]:
-    yield head
+def _chunks(stream: IO[bytes], watch: _Watch) -> Iterator[bytes]:
     while block := watch.read(stream, BLOCK):
         yield block
 

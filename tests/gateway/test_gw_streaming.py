@@ -231,3 +231,29 @@ def test_a_large_proxied_body_reaches_the_upstream_before_the_client_has_sent_ha
     assert client.at(arrived.marks[0][0]) < size // 2
     assert arrived.marks[-1][1] == size
     assert watch.largest_spool == 0
+
+
+@pytest.mark.parametrize(("size", "deferred"), [(3 * MiB, False), (6 * MiB, True)])
+def test_a_chunked_put_goes_up_with_its_length_when_it_ends_within_the_read_ahead(
+    upstream: Any, tmp_path: Path, size: int, deferred: bool
+) -> None:
+    """Up to 4 MiB (``READAHEAD``) are read before the upload starts: a shorter chunked body is uploaded
+    with its length (no capability probe, no deferred length); a longer one with a deferred length."""
+    fake = FakeV3(upstream, token=TOKEN, defer_length=True)
+    data = os.urandom(size)
+    with GatewayServer(fake.base_url, store=tmp_path / "s.sqlite3", **GATEWAY_OPTIONS) as gateway:
+        session_id = requests.post(gateway.url + SESSIONS, json={"language": "en"}, headers=AUTH).json()["result"][
+            "session_id"
+        ]
+        blocks = (data[i : i + MiB] for i in range(0, size, MiB))
+        answer = requests.put(
+            f"{gateway.url}{SESSIONS}/{session_id}",
+            data=blocks,
+            headers={**AUTH, "Content-Type": "audio/wav", "x-filename": "talk.wav"},
+            timeout=60,
+        )
+    assert answer.request.headers.get("Transfer-Encoding") == "chunked"
+    assert answer.status_code == 200, answer.text
+    upload = fake.only_upload()
+    assert bytes(upload.data) == data and upload.deferred is deferred
+    assert (fake.count("OPTIONS", "tus-options") > 0) is deferred

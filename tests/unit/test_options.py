@@ -26,6 +26,7 @@ from compat import ConfigurationError, LegacyClient, Options, Settings, V3Client
 from compat.cli import build_parser, main
 from compat.config import ENVIRONMENT, StagingSettings, TransportOverrides
 from compat.gateway import GatewayServer, make_app, serve
+from compat.gateway.server_options import ServerOverrides
 from compat.options import InterceptOverrides, OptionOverrides
 
 COMPAT = Path(compat.__file__).resolve().parent
@@ -88,6 +89,9 @@ def keywords(function: Callable[..., Any]) -> set[str]:
     return names
 
 
+# The gateway server's own keywords (compat.gateway.server_options): processes, timeouts, limits.
+SERVER_KEYWORDS = set(ServerOverrides.__optional_keys__)
+
 # surface -> (what it takes, the options it must cover, its own keywords, renamed: its name -> option)
 SURFACES: dict[str, tuple[Callable[..., Any], set[str], set[str], dict[str, str]]] = {
     "LegacyClient": (LegacyClient.__init__, FIELDS, {"options", "shadow_rate", "shadow_base_url"}, {}),
@@ -97,13 +101,13 @@ SURFACES: dict[str, tuple[Callable[..., Any], set[str], set[str], dict[str, str]
     "serve()": (
         serve,
         FIELDS - {"api_key"},
-        {"options", "host", "port", "workers", "drain_timeout", "max_request_body_size", "channel_timeout", "on_ready"},
+        {"options", "host", "port", "on_ready", "server_options", *SERVER_KEYWORDS},
         {"upstream": "base_url"},
     ),
     "GatewayServer": (
         GatewayServer.__init__,
         FIELDS - {"api_key"},
-        {"options", "host", "port", "workers", "drain_timeout", "max_request_body_size", "channel_timeout"},
+        {"options", "host", "port", "server_options", *SERVER_KEYWORDS},
         {"upstream": "base_url"},
     ),
     "V3Client": (V3Client.__init__, set(Settings.model_fields), {"settings"}, {}),
@@ -119,7 +123,11 @@ def test_each_surface_lists_exactly_the_options_of_the_one_object(surface: str) 
     assert options == covered, f"{surface}: missing {covered - options}, extra {options - covered}"
 
 
-GATEWAY_FLAGS = {"listen", "upstream", "workers", "drain_timeout", "max_body_size", "channel_timeout"}
+GATEWAY_FLAGS = {
+    "listen",
+    "upstream",
+    *(SERVER_KEYWORDS - {"min_rate_grace", "send_timeout", "max_request_body_size", "channel_timeout"}),
+}
 
 
 def test_the_gateway_command_has_a_flag_for_every_option() -> None:
