@@ -1,8 +1,8 @@
 """compat/ uses its dependencies through their public API only (issue 11, items 2 and 8).
 
 A static check of every ``compat/**/*.py``: no private attribute (``obj._x``) is read or written on
-an object of tuspy (``tusclient``), requests, urllib3, the gateway's server (hypercorn and its
-h11), or waitress (the gateway's server before it); tuspy is imported only for the
+an object of tuspy (``tusclient``), requests, urllib3, psycopg (and its pool), the gateway's server
+(hypercorn and its h11), or waitress (the gateway's server before it); tuspy is imported only for the
 two public interfaces the pins in ``pyproject.toml`` name, and nothing subclasses its client
 classes; and ``import compat`` loads neither aiohttp nor asyncio.
 
