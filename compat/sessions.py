@@ -15,6 +15,12 @@ the next caller of the same owner takes the claim over (its TUS upload resumes f
 offset through the resume key in the store). The holder ends the claim with :meth:`Claim.finish`
 (``uploaded``) or :meth:`Claim.release` (the state it had before, at once claimable again).
 
+**A holder that died.** The holder id names its process (:mod:`compat.liveness`: machine, PID,
+start time). A caller on the same machine whose holder's process is gone takes the claim over at
+once, lease or not (one conditional ``UPDATE`` naming the dead holder: one winner). A caller that
+cannot tell (another host) may wait for the lease (``wait=`` of :meth:`SessionBook.claim`): a
+renewal seen meanwhile means a live holder (refused); a lease that runs out is taken over.
+
 The statements are the store's (:class:`compat.store.Store`: ``claim_session`` and the like); this
 module seals the options and keeps the leases alive.
 """
@@ -26,8 +32,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
-import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from compat.config import DEFAULT_CLAIM_LEASE
 from compat.errors import StoreError
-from compat.store.interface import SessionChanges, Store, TransferState
+from compat.liveness import holder_alive, new_holder_id
+from compat.store.interface import SessionChanges, Store, StoredReceipt, TransferState
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
@@ -43,6 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["Claim", "SessionBook", "SessionNotOwnedError", "SessionRecord", "TransferState"]
 
 log = logging.getLogger("compat.sessions")
+
+_WATCH_STEP = 0.5
+"""Seconds between two looks at a claim whose holder cannot be judged (see :meth:`SessionBook.claim`)."""
 
 
 class SessionNotOwnedError(LookupError):
@@ -158,37 +166,96 @@ class SessionBook:
         takeover_only: bool = False,
         filename: str | None = None,
         media_type: str | None = None,
+        wait: float = 0.0,
     ) -> Claim | None:
         """Take the session's upload claim for ``owner``, atomically; ``None`` if it is not to be had.
 
         It is to be had when the session is ``new`` or ``failed``, or ``uploading`` under a lease
-        that ran out (with ``takeover_only``, only the latter: a job to pick up again). The session
-        becomes ``uploading`` (with ``filename``/``media_type`` when given) and the claim is renewed
-        by this book until :meth:`Claim.finish` or :meth:`Claim.release`.
+        that ran out or held by a process of this machine that is gone (with ``takeover_only``,
+        only ``uploading``: a job to pick up again). The session becomes ``uploading`` (with
+        ``filename``/``media_type`` when given) and the claim is renewed by this book until
+        :meth:`Claim.finish` or :meth:`Claim.release`.
+
+        ``wait``: up to how many seconds to watch a claim whose holder this process cannot judge
+        (another host): a renewal means it is alive (``None`` at once); a lease that runs out
+        meanwhile is taken over. A holder seen alive, or a session in another state, is not waited for.
         """
-        holder = f"{os.getpid()}.{secrets.token_hex(8)}"
-        prior = self.store.claim_session(
-            session_id,
-            owner,
-            holder,
-            self.lease,
-            takeover_only=takeover_only,
-            filename=filename,
-            media_type=media_type,
-        )
-        if prior is None:
-            return None
-        claim = Claim(self, session_id, holder, prior)
-        self._keeper.hold(claim)
-        return claim
+        holder = new_holder_id()
+        deadline = time.monotonic() + wait
+        seen: tuple[str | None, float | None] | None = None
+        while True:
+            prior = self.store.claim_session(
+                session_id,
+                owner,
+                holder,
+                self.lease,
+                takeover_only=takeover_only,
+                filename=filename,
+                media_type=media_type,
+            )
+            if prior is None:
+                current = self.store.get_claim(session_id)
+                if current is None or current.state != "uploading" or current.holder is None:
+                    return None
+                alive = holder_alive(current.holder)
+                if alive is False:
+                    prior = self.store.take_over_claim(
+                        session_id,
+                        owner,
+                        current.holder,
+                        holder,
+                        self.lease,
+                        filename=filename,
+                        media_type=media_type,
+                    )
+                    if prior is not None:
+                        log.info("took over the upload claim on session %s: its holder's process is gone", session_id)
+                elif alive is None and time.monotonic() < deadline:
+                    now = (current.holder, current.until)
+                    if seen is not None and seen[0] == now[0] and (now[1] or 0) > (seen[1] or 0):
+                        return None  # renewed while we watched: the holder lives
+                    seen = seen if seen is not None and seen[0] == now[0] else now
+                    time.sleep(min(_WATCH_STEP, self.lease / 10, max(deadline - time.monotonic(), 0.0)))
+                    continue
+            if prior is None:
+                return None
+            claim = Claim(self, session_id, holder, prior)
+            self._keeper.hold(claim)
+            return claim
 
     def release_lapsed(self, session_id: str, owner: str) -> TransferState | None:
-        """End a claim whose lease ran out (its holder died): the state it had before, or ``None``
-        if there was no such claim (nobody held it, or its holder is alive)."""
-        if not self.store.release_lapsed_claim(session_id, owner):
+        """End a claim whose holder died (its lease ran out, or its process on this machine is gone):
+        the state it had before, or ``None`` if there was no such claim (nobody held it, or its
+        holder is alive)."""
+        released = self.store.release_lapsed_claim(session_id, owner)
+        if not released:
+            current = self.store.get_claim(session_id)
+            if current is None or current.state != "uploading" or current.holder is None:
+                return None
+            if holder_alive(current.holder) is not False:
+                return None
+            found = self.get(session_id)
+            if found is None or found[0].owner != owner:
+                return None
+            released = self.store.release_claim(session_id, current.holder, state=None, error=None)
+        if not released:
             return None
         found = self.get(session_id)
         return found[0].state if found else None
+
+    # upload receipts ----------------------------------------------------------------------
+
+    def receipts(self, session_id: str) -> list[StoredReceipt]:
+        """The receipts of the session's media upload (a digest per chunk the server confirmed), by offset."""
+        return self.store.receipts_of(session_id)
+
+    def add_receipt(self, session_id: str, receipt: StoredReceipt) -> None:
+        """Record a receipt of the session's media upload (those at or past its offset are dropped)."""
+        self.store.add_receipt(session_id, receipt)
+
+    def clear_receipts(self, session_id: str) -> None:
+        """Forget the receipts of the session's media upload (a new upload starts, or none is kept)."""
+        self.store.clear_receipts(session_id)
 
 
 class Claim:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -18,7 +19,7 @@ from compat.errors import APIStatusError, NotFoundError, ScriptixError, UploadCa
 from compat.media import AddressPolicy, MediaDownload, MediaError, MediaFetcher, media_filename
 from compat.options import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Options
 from compat.sessions import Claim, SessionBook, SessionNotOwnedError, SessionRecord, TransferState
-from compat.store import StoreError
+from compat.store import StoredReceipt, StoreError
 from compat.transfers import Transfer, Transfers
 from compat.v1.models import envelope
 from compat.v1.validation import (
@@ -29,8 +30,10 @@ from compat.v1.validation import (
     validate_upload,
 )
 from compat.v3.client import V3Client
-from compat.v3.models import Transcript
-from compat.v3.source import FileInput, probe_empty
+from compat.v3.models import Transcript, UploadResult
+from compat.v3.receipts import ChunkReceipt, verify_prefix
+from compat.v3.source import FileInput, is_seekable, probe_empty
+from compat.v3.spool import read_some
 from compat.v3.tus import ProgressCallback
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "MediaSourceMode",
     "Translator",
     "media_refusal",
+    "media_resume_key",
     "normalise_status",
     "tus_metadata",
 ]
@@ -73,6 +77,17 @@ def _media_kind(media_type: str | None) -> str | None:
         return media_type
     major = media_type.split("/", 1)[0].lower()
     return major if major in ("audio", "video") else media_type
+
+
+def media_resume_key(session_id: str, owner: str) -> str:
+    """The resume key of a session's media upload: the session and its owner (a keyed hash of the token).
+
+    A V1 session has one media upload, so a retried PUT (or a ``media_source`` job picked up
+    again) finds the upload already started for the session whatever carries the body. The
+    declared length is checked against the stored upload's: one of another length is terminated
+    and a new one started (:class:`~compat.v3.tus.ResumableUploader`), never left beside it.
+    """
+    return f"v1-session:{session_id}:owner={owner}"
 
 
 def tus_metadata(
@@ -210,7 +225,14 @@ class Translator:
                 filetype=download.filetype,
                 document_type=self.options.document_type,
             )
-            self.v3.with_token(token).upload(download.stream, metadata, cancel=transfer.cancel, resolve_session=False)
+            self._send_media(
+                token,
+                session_id,
+                download.stream,
+                metadata,
+                length=_declared_length(download),
+                cancel=transfer.cancel,
+            )
         except BaseException as exc:
             try:
                 self._rollback(token, session_id, exc)
@@ -285,13 +307,40 @@ class Translator:
         content_length: int | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> dict[str, Any]:
-        """V1 ``PUT /api/v3/speech-to-text/session/{id}`` (raw body, ``x-filename``)."""
+        """V1 ``PUT /api/v3/speech-to-text/session/{id}`` (raw body, ``x-filename``).
+
+        The body goes up as it is read (a stream that cannot seek, with ``content_length``: the
+        first PATCH leaves with its first bytes, one chunk kept), under the session's resume key
+        (:func:`media_resume_key`), with a receipt per confirmed chunk in the store. So a PUT
+        retried after the process died continues the session's upload from the server's offset:
+        the retried body's bytes up to there are read and checked against the receipts, not sent
+        again; if they differ, the old upload is terminated and a new one started. The bytes of
+        the one chunk that was in flight when the process died have no receipt: they are trusted
+        when every receipt before them matched (``trust_unrecorded``; see MIGRATION.md). A retry
+        after the upstream has the whole file answers 200 when its body matches the receipts,
+        else V1's 400 (a complete upload is never replaced).
+        """
         token = require_token(token)
         session_id = validate_session_id(session_id)
         media_type, name = validate_upload(content_type=content_type, filename=filename, content_length=content_length)
         file = _refuse_empty(file, "Invalid data: the upload body is empty")
         record = self._owned_session(token, session_id)
-        if record.state == "uploaded" or (record.state == "uploading" and self.transfers.running(session_id)):
+        kind = _media_kind(media_type)
+
+        def answer() -> dict[str, Any]:
+            return envelope(
+                {
+                    "session_id": session_id,
+                    "status": "uploaded",
+                    "filename": name,
+                    "media_type": kind,
+                    "media_url": self._kept_media_url(token, session_id, record.options),
+                }
+            )
+
+        if record.state == "uploaded":
+            return self._answer_uploaded(session_id, file, content_length, answer)
+        if record.state == "uploading" and self.transfers.running(session_id):
             raise refuse(400, ALREADY_UPLOADED)  # the fast path; the claim below is the rule
         metadata = tus_metadata(
             record.options,
@@ -301,11 +350,29 @@ class Translator:
             document_type=self.options.document_type,
         )
         with self.transfers.track(session_id, "upload") as transfer:
-            claim = self._claim(token, session_id, filename=name, media_type=_media_kind(media_type))
+            claim = self.sessions.claim(
+                session_id, record.owner, filename=name, media_type=kind, wait=self.sessions.lease + 1.0
+            )
+            if claim is None:
+                found = self.sessions.get(session_id)
+                if found is None:  # deleted meanwhile
+                    raise _not_found()
+                if found[0].state == "uploaded":  # finished meanwhile: this may be the same body again
+                    return self._answer_uploaded(session_id, file, content_length, answer)
+                raise refuse(400, ALREADY_UPLOADED)
             try:
                 transfer.raise_if_cancelled()
-                result = self.v3.with_token(token).upload(
-                    file, metadata, on_progress, cancel=transfer.cancel, resolve_session=False
+                if self._complete_before(session_id, file, content_length):
+                    claim.finish()  # the upstream had it all; this process died before saying so
+                    return answer()
+                result = self._send_media(
+                    token,
+                    session_id,
+                    file,
+                    metadata,
+                    length=content_length,
+                    cancel=transfer.cancel,
+                    on_progress=on_progress,
                 )
                 if content_length is not None and result.size != content_length:
                     log.warning(
@@ -313,20 +380,95 @@ class Translator:
                     )
                 if result.size == 0:
                     self.v3.with_token(token).terminate(result.upload_url)
+                    self.sessions.clear_receipts(session_id)
                     raise refuse(400, "Invalid data: the upload body is empty")
             except BaseException:
                 claim.release()  # back to the state it had: the caller may try again at once
                 raise
             claim.finish()
-        return envelope(
-            {
-                "session_id": session_id,
-                "status": "uploaded",
-                "filename": name,
-                "media_type": _media_kind(media_type),
-                "media_url": self._kept_media_url(token, session_id, record.options),
-            }
+        return answer()
+
+    def _send_media(
+        self,
+        token: str,
+        session_id: str,
+        file: FileInput,
+        metadata: dict[str, str],
+        *,
+        length: int | None,
+        cancel: threading.Event,
+        on_progress: ProgressCallback | None = None,
+    ) -> UploadResult:
+        """Upload a session's media under its resume key, recording a receipt per confirmed chunk.
+
+        A stream that cannot seek goes up as it is read: with ``length``, forward-only; without,
+        with a deferred length where the upstream takes one, else spooled up to ``max_media_bytes``.
+        The receipts of an earlier attempt are handed in, so the body is checked against them
+        (:meth:`upload`); those of an upload that is replaced are dropped before its first byte.
+        """
+        owner = self.sessions.owner_of(token)
+        current = {"url": ""}
+
+        def on_open(url: str, created: bool) -> None:
+            current["url"] = url
+            if created:
+                self.sessions.clear_receipts(session_id)
+
+        def on_chunk(receipt: ChunkReceipt) -> None:
+            stored = StoredReceipt(current["url"], receipt.offset, receipt.length, receipt.digest)
+            self.sessions.add_receipt(session_id, stored)
+
+        known = [ChunkReceipt(r.offset, r.length, r.digest) for r in self.sessions.receipts(session_id)]
+        return self.v3.with_token(token).upload(
+            file,
+            metadata,
+            on_progress,
+            cancel=cancel,
+            resolve_session=False,
+            length=None if is_seekable(file) else length,
+            resume_key=media_resume_key(session_id, owner),
+            receipts=known,
+            trust_unrecorded=True,
+            on_chunk=on_chunk,
+            on_open=on_open,
+            max_spool=self.options.max_media_bytes,
         )
+
+    def _complete_before(self, session_id: str, file: FileInput, content_length: int | None) -> bool:
+        """Whether an earlier attempt already sent this whole body: its receipts cover exactly
+        ``content_length`` bytes (the server confirmed every one) and the body matches them.
+
+        Decided before any byte is read when the receipts do not cover the length (the common
+        case: False). A body of that length that does not match is refused as
+        :data:`ALREADY_UPLOADED`: the upstream holds a complete upload, which is never replaced.
+        """
+        receipts = self.sessions.receipts(session_id)
+        if content_length is None or _covered(receipts) != content_length or content_length == 0:
+            return False
+        if self._body_matches(file, receipts, content_length):
+            return True
+        raise refuse(400, ALREADY_UPLOADED)
+
+    def _answer_uploaded(
+        self, session_id: str, file: FileInput, content_length: int | None, answer: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """A PUT for a session whose media is up: 200 when the body is the one sent (its receipts
+        match, a retry after the answer was lost), else V1's 400: the upload is never replaced."""
+        receipts = self.sessions.receipts(session_id)
+        if self._body_matches(file, receipts, content_length):
+            return answer()
+        raise refuse(400, ALREADY_UPLOADED)
+
+    @staticmethod
+    def _body_matches(file: FileInput, receipts: list[StoredReceipt], content_length: int | None) -> bool:
+        """Whether ``file`` is exactly the bytes the receipts cover (read to its end, hashed, not kept)."""
+        total = _covered(receipts)
+        if total == 0 or (content_length is not None and content_length != total):
+            return False
+        checked = [ChunkReceipt(r.offset, r.length, r.digest) for r in receipts]
+        with _opened(file) as stream:
+            check = verify_prefix(stream, checked, total, keep_limit=0)
+            return check.matched and not read_some(stream, 1)
 
     # align --------------------------------------------------------------------------------
 
@@ -367,6 +509,7 @@ class Translator:
                 cancel=transfer.cancel,
                 resolve_session=False,
             )
+        self.sessions.clear_receipts(session_id)  # the media went up without them: none to check against
         self.sessions.update(session_id, state="uploaded", filename=name, media_type=_media_kind(kind))
         return envelope(
             {
@@ -587,6 +730,23 @@ def _media_refusals() -> Iterator[None]:
         yield
     except MediaError as exc:
         raise media_refusal(exc) from exc
+
+
+def _covered(receipts: list[StoredReceipt]) -> int:
+    """How many bytes from 0 the receipts cover without a gap."""
+    covered = 0
+    for receipt in receipts:
+        if receipt.offset != covered or receipt.length <= 0:
+            break
+        covered += receipt.length
+    return covered
+
+
+def _declared_length(download: MediaDownload) -> int | None:
+    """The number of bytes a ``media_source`` body will give: its ``Content-Length``, unless it is
+    content-encoded (the stream is decoded, so the declared length is not that of the bytes)."""
+    encoding = download.response.headers.get("Content-Encoding", "").strip().lower()
+    return download.size if encoding in ("", "identity") else None
 
 
 def _refuse_empty(file: FileInput, message: str) -> FileInput:

@@ -4,7 +4,9 @@ What is kept: the store's own ``meta`` (its schema version and the random key of
 :meth:`~Store.token_digest`), the resume URL of every unfinished TUS upload (``uploads``, tuspy's
 ``Storage``), the sessions the shim created with their sealed V1 options and upload claim
 (``sessions``, see :mod:`compat.sessions`), and which session each ``transcribe`` run created
-(``transcribe_jobs``, see :mod:`compat.jobs`). Tokens are never stored, only keyed hashes of them.
+(``transcribe_jobs``, see :mod:`compat.jobs`), and a digest per confirmed chunk of each
+session's media upload (``upload_receipts``: a retried PUT is checked against them). Tokens are
+never stored, only keyed hashes of them.
 
 The modules, one job each:
 
@@ -49,7 +51,7 @@ import os
 from typing import TYPE_CHECKING
 
 from compat.errors import ConfigurationError, StoreError
-from compat.store.interface import SessionChanges, Store, StoredSession, TransferState
+from compat.store.interface import SessionChanges, Store, StoredClaim, StoredReceipt, StoredSession, TransferState
 from compat.store.schema import latest_version
 from compat.store.sqlite import SQLiteStore
 
@@ -61,6 +63,8 @@ __all__ = [
     "SessionChanges",
     "Store",
     "StoreError",
+    "StoredClaim",
+    "StoredReceipt",
     "StoredSession",
     "TransferState",
     "is_postgresql_url",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypedDict
 
-__all__ = ["SessionChanges", "Store", "StoredSession", "TransferState"]
+__all__ = ["SessionChanges", "Store", "StoredClaim", "StoredReceipt", "StoredSession", "TransferState"]
 
 TransferState = Literal["new", "uploading", "uploaded", "failed"]
 """Where a session's media stands: not sent yet, going up (under a claim), up, or failed."""
@@ -28,6 +28,27 @@ class StoredSession:
     filename: str | None
     media_type: str | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class StoredClaim:
+    """Where a session's upload claim stands: its state, its holder (None when unclaimed) and the end
+    of its lease (epoch seconds on the store's clock; None when unclaimed)."""
+
+    state: TransferState
+    holder: str | None
+    until: float | None
+
+
+@dataclass(frozen=True)
+class StoredReceipt:
+    """Bytes ``[offset, offset + length)`` of a session's media upload at ``upload_url``, confirmed by
+    the server, and their digest (a :class:`compat.v3.receipts.ChunkReceipt` with its upload)."""
+
+    upload_url: str
+    offset: int
+    length: int
+    digest: str
 
 
 class SessionChanges(TypedDict, total=False):
@@ -106,7 +127,7 @@ class Store(Protocol):
         ...
 
     def delete_session(self, session_id: str) -> None:
-        """Forget a session (no error if unknown)."""
+        """Forget a session and its upload receipts (no error if unknown)."""
         ...
 
     # the upload claim on a session (see compat.sessions) ----------------------------------------
@@ -146,6 +167,41 @@ class Store(Protocol):
 
     def finish_claim(self, session_id: str, *, media_type: str | None) -> None:
         """The media is up: the session is ``uploaded`` whoever holds the claim by now."""
+        ...
+
+    def get_claim(self, session_id: str) -> StoredClaim | None:
+        """The session's state, claim holder and lease end; None if the store does not know it."""
+        ...
+
+    def take_over_claim(
+        self,
+        session_id: str,
+        owner: str,
+        dead_holder: str,
+        holder: str,
+        lease: float,
+        *,
+        filename: str | None,
+        media_type: str | None,
+    ) -> TransferState | None:
+        """Take over the claim ``dead_holder`` holds on ``owner``'s ``uploading`` session, lease or not
+        (the caller knows that holder's process is gone), atomically: of any number of callers exactly
+        one wins. Returns the state before the claim, or None if not won (the claim changed meanwhile)."""
+        ...
+
+    # upload receipts: a digest per confirmed chunk of a session's media upload --------------------
+
+    def receipts_of(self, session_id: str) -> list[StoredReceipt]:
+        """The session's upload receipts, by offset."""
+        ...
+
+    def add_receipt(self, session_id: str, receipt: StoredReceipt) -> None:
+        """Record a receipt; those of the session at or past its offset are dropped (they belonged to
+        bytes the server no longer holds, or to an upload the session no longer has)."""
+        ...
+
+    def clear_receipts(self, session_id: str) -> None:
+        """Forget the session's upload receipts (its upload was replaced, or none is kept)."""
         ...
 
     # transcribe jobs: which session a `transcribe` run created (see compat.jobs) -----------------

@@ -84,6 +84,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             " (key TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at {real} NOT NULL)",
         ),
     ),
+    Migration(
+        4,
+        "upload_receipts: a digest per chunk of a session's media upload, to check a retried body against",
+        # BIGINT: byte positions pass 2 GiB (SQLite reads it as INTEGER, 64-bit there too)
+        (
+            "CREATE TABLE upload_receipts ("
+            " session_id TEXT NOT NULL, upload_url TEXT NOT NULL, byte_offset BIGINT NOT NULL,"
+            " length BIGINT NOT NULL, digest TEXT NOT NULL, created_at {real} NOT NULL,"
+            " PRIMARY KEY (session_id, byte_offset))",
+        ),
+    ),
 )
 
 

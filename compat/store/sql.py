@@ -19,7 +19,7 @@ from typing import Any, ClassVar, cast
 
 from compat.errors import ConfigurationError, StoreError
 from compat.redact import token_digest
-from compat.store.interface import SessionChanges, Store, StoredSession, TransferState
+from compat.store.interface import SessionChanges, Store, StoredClaim, StoredReceipt, StoredSession, TransferState
 from compat.store.schema import VERSION_KEY, Dialect, latest_version, pending, render, version_before_versioning
 
 __all__ = ["SQLStore"]
@@ -78,10 +78,23 @@ _RELEASE_LAPSED = (
     f"UPDATE sessions SET state = COALESCE(claim_prior, 'new'), {_UNCLAIMED}, updated_at = ?"
     f" WHERE session_id = ? AND owner = ? AND {_LAPSED}"
 )
+_TAKE_OVER_DEAD = f"{_CLAIM_SET} AND state = 'uploading' AND claim_holder = ?"
+_CLAIM_GET = "SELECT state, claim_holder, claim_until FROM sessions WHERE session_id = ?"
 _FINISH = (
     f"UPDATE sessions SET state = 'uploaded', media_type = COALESCE(?, media_type), {_UNCLAIMED}, updated_at = ?"
     " WHERE session_id = ?"
 )
+
+# -- upload receipts ---------------------------------------------------------------------------
+_RECEIPTS_GET = (
+    "SELECT upload_url, byte_offset, length, digest FROM upload_receipts WHERE session_id = ? ORDER BY byte_offset"
+)
+_RECEIPTS_FROM = "DELETE FROM upload_receipts WHERE session_id = ? AND byte_offset >= ?"
+_RECEIPT_ADD = (
+    "INSERT INTO upload_receipts(session_id, upload_url, byte_offset, length, digest, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_RECEIPTS_CLEAR = "DELETE FROM upload_receipts WHERE session_id = ?"
 
 # -- transcribe jobs ---------------------------------------------------------------------------
 _JOB_GET = "SELECT session_id FROM transcribe_jobs WHERE key = ?"
@@ -271,7 +284,9 @@ class SQLStore(Store):
         )
 
     def delete_session(self, session_id: str) -> None:
-        self.write(_SESSION_DELETE, (session_id,))
+        with self._transaction():
+            self.write(_RECEIPTS_CLEAR, (session_id,))
+            self.write(_SESSION_DELETE, (session_id,))
 
     # -- the claim ------------------------------------------------------------------------------------
 
@@ -306,6 +321,49 @@ class SQLStore(Store):
 
     def finish_claim(self, session_id: str, *, media_type: str | None) -> None:
         self.write(_FINISH, (media_type, self._now(), session_id))
+
+    def get_claim(self, session_id: str) -> StoredClaim | None:
+        rows = self.execute(_CLAIM_GET, (session_id,))
+        if not rows:
+            return None
+        state, holder, until = rows[0]
+        return StoredClaim(state, holder, None if until is None else float(until))
+
+    def take_over_claim(
+        self,
+        session_id: str,
+        owner: str,
+        dead_holder: str,
+        holder: str,
+        lease: float,
+        *,
+        filename: str | None,
+        media_type: str | None,
+    ) -> TransferState | None:
+        with self._transaction():
+            now = self._now()
+            params = (holder, now + lease, filename, media_type, now, session_id, owner, dead_holder)
+            if self.write(_TAKE_OVER_DEAD, params) != 1:
+                return None
+            rows = self.execute(_CLAIMED_PRIOR, (session_id, holder))
+        return cast(TransferState, (rows[0][0] if rows else None) or "new")
+
+    # -- upload receipts ----------------------------------------------------------------------------
+
+    def receipts_of(self, session_id: str) -> list[StoredReceipt]:
+        rows = self.execute(_RECEIPTS_GET, (session_id,))
+        return [StoredReceipt(str(url), int(offset), int(length), str(digest)) for url, offset, length, digest in rows]
+
+    def add_receipt(self, session_id: str, receipt: StoredReceipt) -> None:
+        with self._transaction():
+            self.write(_RECEIPTS_FROM, (session_id, receipt.offset))
+            self.write(
+                _RECEIPT_ADD,
+                (session_id, receipt.upload_url, receipt.offset, receipt.length, receipt.digest, self._now()),
+            )
+
+    def clear_receipts(self, session_id: str) -> None:
+        self.write(_RECEIPTS_CLEAR, (session_id,))
 
     # -- transcribe jobs ----------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from compat.v3.receipts import ChunkCallback, ChunkReceipt, as_receipt
 from compat.v3.source import ChunkSource, FileInput, is_seekable, open_source
 from compat.v3.spool import MEMORY_BOUND
 from compat.v3.transport import AFTER_LOST_ANSWER, Transport, error_from_response, parse_retry_after
-from compat.v3.tus import ProgressCallback, ResumableUploader, TusEndpoint
+from compat.v3.tus import OpenCallback, ProgressCallback, ResumableUploader, TusEndpoint
 from compat.v3.tus.protocol import DEFER_LENGTH_EXTENSION
 
 __all__ = ["REQUIRED_METADATA", "V3Client"]
@@ -149,6 +149,7 @@ class V3Client:
         receipts: Iterable[ChunkReceipt | tuple[int, int, str]] | None = None,
         trust_unrecorded: bool = False,
         max_spool: int | None = None,
+        on_open: OpenCallback | None = None,
     ) -> UploadResult:
         """Upload ``file`` (a path or a binary stream) to ``/api/v3/files/`` over TUS.
 
@@ -189,7 +190,10 @@ class V3Client:
         already read (see :func:`~compat.v3.receipts.verify_prefix`). Bytes the server holds
         that no receipt covers (the PATCH in flight when an earlier attempt died) count as
         matching only with ``trust_unrecorded=True``. A forward-only body with no receipts is
-        resumed only with ``trust_unrecorded=True``. An upload the server already holds whole is
+        resumed only with ``trust_unrecorded=True``. ``on_open(upload_url, created)`` is called
+        before the first byte goes to an upload: ``created`` for a new one (receipts of any earlier
+        upload under the key no longer apply: drop them there), else a stored one resumed. An
+        upload the server already holds whole is
         never replaced: if the body cannot be shown to match it, :class:`~compat.errors.UploadError` is raised
         (with its ``upload_url``) and it is left as it is.
 
@@ -227,6 +231,7 @@ class V3Client:
                 cancelled=event,
                 key=resume_key,
                 on_chunk=on_chunk,
+                on_open=on_open,
             )
             uploader.upload()
             upload_url = str(uploader.url)

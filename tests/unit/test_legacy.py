@@ -135,14 +135,27 @@ def test_default_document_type_is_caption_and_stream_uploads_work(fake: FakeV3) 
     assert "document" not in upload.metadata
 
 
-def test_a_second_upload_to_the_same_session_is_refused(fake: FakeV3, wav: Path) -> None:
+def test_a_second_upload_of_other_media_to_the_same_session_is_refused(fake: FakeV3, wav: Path, tmp_path: Path) -> None:
     client = legacy(fake)
     session_id = client.create_session("en")["result"]["session_id"]
     client.upload(session_id, wav)
+    other = tmp_path / "other.wav"
+    other.write_bytes(b"RIFF" + bytes(wav.stat().st_size - 4))
     with pytest.raises(ScriptixError) as caught:
-        client.upload(session_id, wav)
+        client.upload(session_id, other)
     assert caught.value.status_code == 400
+    assert caught.value.body == {"error": "Invalid data: media was already uploaded for this session"}
     assert len(fake.uploads) == 1
+
+
+def test_the_same_media_again_after_the_upload_finished_answers_200_and_sends_nothing(fake: FakeV3, wav: Path) -> None:
+    client = legacy(fake)
+    session_id = client.create_session("en")["result"]["session_id"]
+    first = client.upload(session_id, wav)
+    patched = fake.count("PATCH", "tus-upload")
+    again = client.upload(session_id, wav)  # a retry whose first answer was lost
+    assert again == first
+    assert len(fake.uploads) == 1 and fake.count("PATCH", "tus-upload") == patched
 
 
 def test_upload_through_legacy_client_resumes_after_a_failed_run(fake: FakeV3, wav: Path, tmp_path: Path) -> None:
@@ -619,42 +632,100 @@ def test_media_source_in_the_background_answers_uploading_then_uploaded(fake: Fa
     assert client.get_result(session_id)["result"]["status"] == "new"  # upstream's word from now on
 
 
-def test_a_media_source_job_cut_off_by_a_restart_resumes_on_the_owners_next_call(
-    fake: FakeV3, media_server: HTTPServer, tmp_path: Path
-) -> None:
-    from compat import V3Client
-    from compat.translate import tus_metadata
+class _Body(io.RawIOBase):
+    """A fetched body as the translator reads it: cannot seek."""
 
-    data = os.urandom(300_000)
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._data.readinto(buffer)
+
+
+def _cut_off_media_source_job(fake: FakeV3, media_server: HTTPServer, store: str, data: bytes) -> tuple[str, str, int]:
+    """A first process ran a ``media_source`` job under the session's key (receipts recorded) and was
+    killed after some chunks: the session, the media URL and the server's offset."""
+    from compat import V3Client
+    from compat.store import StoredReceipt
+    from compat.translate import media_resume_key, tus_metadata
+    from compat.v3.receipts import ChunkReceipt
+
     media_server.expect_request("/x-file.mp3").respond_with_data(data, content_type="audio/mpeg")
     url = media_server.url_for("/x-file.mp3")
-    store = str(tmp_path / "state.sqlite3")
-    # The first process: the session exists, the job is marked in flight, and part of the
-    # media went up before the process was killed.
     first = legacy(fake, store=store, allow_private_media=True)
     session_id = (
         V3Client(api_key=TOKEN, base_url=fake.base_url, store=":memory:").create_session(language="en").session_id
     )
     options = {"language": "en", "media_source": url, "keep_source": False, "punctuation": False, "multichannel": False}
-    first.translator.sessions.remember(TOKEN, session_id, options, state="uploading")
+    book = first.translator.sessions
+    book.remember(TOKEN, session_id, options, state="uploading")
     metadata = tus_metadata(
         options, session_id=session_id, filename=media_filename(url), filetype="audio/mpeg", document_type="caption"
     )
-    fake.fail("PATCH", "tus-upload", "pass", 400)
+
+    def keep(receipt: ChunkReceipt) -> None:
+        book.add_receipt(session_id, StoredReceipt("", receipt.offset, receipt.length, receipt.digest))
+
+    fake.fail("PATCH", "tus-upload", "pass", "pass", 400)
     with pytest.raises(ScriptixError):
-        first.v3.upload(io.BytesIO(data), metadata, resolve_session=False)
+        first.v3.upload(
+            _Body(data),
+            metadata,
+            resolve_session=False,
+            length=len(data),
+            resume_key=media_resume_key(session_id, book.owner_of(TOKEN)),
+            on_chunk=keep,
+        )
     offset = len(fake.only_upload().data)
-    assert 0 < offset < len(data)
-    # The restarted process: the owner's next poll picks the job up and finishes it.
+    assert 0 < offset < len(data) and len(book.receipts(session_id)) == 2
+    return session_id, url, offset
+
+
+def patched_bytes(fake: FakeV3) -> int:
+    return sum(size for method, route, size in fake.requests if method == "PATCH" and route == "tus-upload")
+
+
+def test_a_media_source_job_cut_off_by_a_restart_resumes_on_the_owners_next_call(
+    fake: FakeV3, media_server: HTTPServer, tmp_path: Path
+) -> None:
+    data = os.urandom(300_000)
+    store = str(tmp_path / "state.sqlite3")
+    session_id, _, offset = _cut_off_media_source_job(fake, media_server, store, data)
+    sent_before = patched_bytes(fake)
+    # The restarted process: the owner's next poll picks the job up; the media is fetched again
+    # from byte 0, checked against the receipts up to the server's offset, and only the rest is sent.
     second = legacy(fake, store=store, allow_private_media=True)
     assert second.get_result(session_id)["result"]["status"] == "uploading"
     second.translator.wait_for_transfers(10)
     assert fake.count("POST", "tus-create") == 1
     assert bytes(fake.only_upload().data) == data
+    assert patched_bytes(fake) - sent_before == len(data) - offset  # nothing below the offset sent again
     assert second.get_result(session_id)["result"]["status"] == "new"  # upstream's word once uploaded
     # Another token cannot trigger (or see) the job.
     with pytest.raises(NotFoundError):
         legacy(fake, token=OTHER, store=store).get_result(session_id)
+
+
+def test_a_media_source_that_changed_since_the_cut_off_job_starts_a_new_upload(
+    fake: FakeV3, media_server: HTTPServer, tmp_path: Path
+) -> None:
+    data = os.urandom(300_000)
+    store = str(tmp_path / "state.sqlite3")
+    session_id, _, _ = _cut_off_media_source_job(fake, media_server, store, data)
+    [old] = fake.uploads.values()
+    changed = os.urandom(len(data))
+    media_server.clear()
+    media_server.expect_request("/x-file.mp3").respond_with_data(changed, content_type="audio/mpeg")
+    second = legacy(fake, store=store, allow_private_media=True)
+    assert second.get_result(session_id)["result"]["status"] == "uploading"
+    second.translator.wait_for_transfers(10)
+    assert fake.count("POST", "tus-create") == 2
+    assert fake.count("DELETE", "tus-delete") == 1 and old.id not in fake.uploads  # the old one terminated
+    [new] = fake.uploads.values()
+    assert bytes(new.data) == changed
 
 
 def test_an_interrupted_put_can_be_repeated_by_the_caller(fake: FakeV3, wav: Path, tmp_path: Path) -> None:

@@ -92,6 +92,7 @@ def test_a_new_store_reports_the_latest_version(tmp_path: Path, stores: list[SQL
         "uploads",
         "sessions",
         "transcribe_jobs",
+        "upload_receipts",
     }
     assert {row[1] for row in store.execute("PRAGMA table_info(sessions)")} >= CLAIM_COLUMNS
     if where == "file":

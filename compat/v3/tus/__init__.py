@@ -24,6 +24,6 @@ is the independent client the tests check the emulator with. Nothing here import
 """
 
 from compat.v3.tus.endpoint import TusEndpoint
-from compat.v3.tus.uploader import ProgressCallback, ResumableUploader
+from compat.v3.tus.uploader import OpenCallback, ProgressCallback, ResumableUploader
 
-__all__ = ["ProgressCallback", "ResumableUploader", "TusEndpoint"]
+__all__ = ["OpenCallback", "ProgressCallback", "ResumableUploader", "TusEndpoint"]

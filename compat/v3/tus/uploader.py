@@ -40,12 +40,14 @@ from compat.v3.transport import error_from_response, parse_retry_after
 from compat.v3.tus.endpoint import TusEndpoint, UploadGone, UploadState
 from compat.v3.tus.protocol import GONE_STATUSES, RESUMABLE_PATCH_STATUSES, int_value
 
-__all__ = ["ProgressCallback", "ResumableUploader", "UrlStore", "resume_key"]
+__all__ = ["OpenCallback", "ProgressCallback", "ResumableUploader", "UrlStore", "resume_key"]
 
 log = logging.getLogger("compat.tus")
 install_log_filter(log)
 
 ProgressCallback = Callable[[int, int], None]
+OpenCallback = Callable[[str, bool], None]
+"""``on_open(upload_url, created)``: the upload the bytes go to, before any of them is sent to it."""
 
 
 class UrlStore(Protocol):
@@ -120,7 +122,10 @@ class ResumableUploader:
     and the token digest stay in it): the caller vouches that it names one upload. ``on_chunk``
     is called with a :class:`~compat.v3.receipts.ChunkReceipt` for each run of bytes the server
     confirmed (in order, contiguous from where the upload started or resumed); an exception it
-    raises stops the upload, which stays resumable.
+    raises stops the upload, which stays resumable. ``on_open(url, created)`` is called once the
+    upload the bytes go to is known, before any of them is sent: a new one (``created``, also when
+    it replaces one the server lost or one the body did not match) or a stored one resumed; a
+    caller that keeps receipts drops those of an earlier upload there.
     """
 
     def __init__(
@@ -136,6 +141,7 @@ class ResumableUploader:
         cancelled: threading.Event | None = None,
         key: str | None = None,
         on_chunk: ChunkCallback | None = None,
+        on_open: OpenCallback | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1 byte")
@@ -158,6 +164,7 @@ class ResumableUploader:
         # Whether the server knows the upload's length (False only while a deferred length is undeclared).
         self._length_declared = True
         self._tracker = ReceiptTracker(on_chunk) if on_chunk is not None else None
+        self._on_open = on_open
 
     def __repr__(self) -> str:
         return f"ResumableUploader(url={self.url!r}, offset={self.offset}, size={self.source.size})"
@@ -357,6 +364,8 @@ class ResumableUploader:
                 if receipts is not None:
                     self.offset = self.resumed_from = offset
                     log.info("resuming %s at byte %d of %s", stored, offset, self.source.size)
+                    if self._on_open is not None:
+                        self._on_open(stored, False)
                     if self._tracker is not None:
                         self._tracker.begin(offset)
                         for receipt in receipts:  # bytes the source checked that no receipt covered
@@ -409,6 +418,8 @@ class ResumableUploader:
         self.set_url(self.endpoint.create(size, self.metadata))
         self._length_declared = size is not None
         self.offset = 0
+        if self._on_open is not None:
+            self._on_open(self.url or "", True)
         if self._tracker is not None:
             self._tracker.begin(0)
 
