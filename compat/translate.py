@@ -432,6 +432,7 @@ class Translator:
             on_chunk=on_chunk,
             on_open=on_open,
             max_spool=self.options.max_media_bytes,
+            prefix_keep=self.options.max_media_bytes,  # a retried body that differs still starts the new upload
         )
 
     def _complete_before(self, session_id: str, file: FileInput, content_length: int | None) -> bool:

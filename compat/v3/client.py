@@ -150,6 +150,7 @@ class V3Client:
         trust_unrecorded: bool = False,
         max_spool: int | None = None,
         on_open: OpenCallback | None = None,
+        prefix_keep: int | None = None,
     ) -> UploadResult:
         """Upload ``file`` (a path or a binary stream) to ``/api/v3/files/`` over TUS.
 
@@ -192,7 +193,11 @@ class V3Client:
         matching only with ``trust_unrecorded=True``. A forward-only body with no receipts is
         resumed only with ``trust_unrecorded=True``. ``on_open(upload_url, created)`` is called
         before the first byte goes to an upload: ``created`` for a new one (receipts of any earlier
-        upload under the key no longer apply: drop them there), else a stored one resumed. An
+        upload under the key no longer apply: drop them there), else a stored one resumed. While a
+        forward-only body is checked, up to ``prefix_keep`` bytes of it are kept (default: one
+        chunk; memory up to 8 MiB, a temporary file above) so that a body found to differ further
+        in can still start the new upload; past that, the stored upload is terminated and an
+        :class:`~compat.errors.UploadError` asks for the body again. An
         upload the server already holds whole is
         never replaced: if the body cannot be shown to match it, :class:`~compat.errors.UploadError` is raised
         (with its ``upload_url``) and it is left as it is.
@@ -218,6 +223,7 @@ class V3Client:
                 receipts=checked,
                 trust_unrecorded=trust_unrecorded,
                 max_spool=max_spool,
+                prefix_keep=prefix_keep,
             ) as source,
         ):
             uploader = ResumableUploader(
@@ -257,6 +263,7 @@ class V3Client:
         receipts: list[ChunkReceipt] | None,
         trust_unrecorded: bool,
         max_spool: int | None,
+        prefix_keep: int | None = None,
     ) -> Iterator[ChunkSource]:
         """The source :meth:`upload` reads from (see its docstring for the choice)."""
         if not is_seekable(file) and hasattr(file, "read") and not isinstance(file, io.TextIOBase):
@@ -275,7 +282,7 @@ class V3Client:
                 memory_bound=MEMORY_BOUND,
                 receipts=receipts or (),
                 trust_unrecorded=trust_unrecorded,
-                prefix_keep=self.settings.chunk_size,
+                prefix_keep=self.settings.chunk_size if prefix_keep is None else prefix_keep,
             ) as forward:
                 yield forward
             return

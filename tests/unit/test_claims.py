@@ -358,19 +358,105 @@ def test_a_failed_upload_releases_its_claim(fake: FakeV3, wav: Path, where: Back
     assert (row(where, session_id)["state"], row(where, session_id)["claim_holder"]) == ("new", None)
 
 
-def test_a_put_whose_holder_died_is_offered_again_once_its_lease_ran_out(
+def test_a_put_whose_holder_cannot_be_judged_is_offered_again_once_its_lease_ran_out(
     fake: FakeV3, wav: Path, where: Backend
 ) -> None:
     client = legacy(fake, where)
     session_id = client.create_session("en")["result"]["session_id"]
-    held_by_a_dead_process(where, session_id, until=time.time() + 30)
+    held_by_a_dead_process(where, session_id, until=time.time() + 30)  # a holder of another host
     assert client.get_result(session_id)["result"]["status"] == "uploading"  # its holder may be alive
-    with pytest.raises(BadRequestError):
-        client.upload(session_id, wav)
     write(where, "UPDATE sessions SET claim_until = 0 WHERE session_id = ?", (session_id,))
     assert client.get_result(session_id)["result"]["status"] == "new"  # upstream's word: the PUT is the caller's
     assert row(where, session_id)["state"] == "new"
     assert client.upload(session_id, wav)["result"]["status"] == "uploaded"
+
+
+def dead_holder_of_this_machine() -> str:
+    """The holder id a process of this machine had, once that process has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    import compat
+
+    out = subprocess.run(
+        [sys.executable, "-c", "from compat.liveness import new_holder_id; print(new_holder_id())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(Path(compat.__file__).resolve().parents[1])},
+    )
+    return out.stdout.strip()
+
+
+def test_a_put_whose_holder_process_on_this_machine_is_gone_takes_the_claim_over_at_once(
+    fake: FakeV3, wav: Path, where: Backend
+) -> None:
+    client = legacy(fake, where, claim_lease=30)
+    session_id = client.create_session("en")["result"]["session_id"]
+    dead = dead_holder_of_this_machine()
+    write(
+        where,
+        "UPDATE sessions SET state = 'uploading', claim_holder = ?, claim_until = ?, claim_prior = 'new'"
+        " WHERE session_id = ?",
+        (dead, time.time() + 30, session_id),
+    )
+    started = time.monotonic()
+    assert client.upload(session_id, wav)["result"]["status"] == "uploaded"
+    assert time.monotonic() - started < 10, "waited for the lease of a holder known to be gone"
+    assert row(where, session_id)["state"] == "uploaded"
+
+
+def test_a_holder_of_this_process_is_alive_and_one_with_another_start_time_is_not() -> None:
+    from compat.liveness import holder_alive, new_holder_id
+
+    mine = new_holder_id()
+    assert holder_alive(mine) is True
+    machine, pid, start, tag = mine.split("/")
+    assert holder_alive(f"{machine}/{pid}/{int(start) + 1}/{tag}") is False  # the PID of a process gone, reused
+    assert holder_alive(f"0000000000000000/{pid}/{start}/{tag}") is None  # another machine: cannot tell
+    assert holder_alive("12345.abcdef") is None  # a holder id of an earlier release
+
+
+def test_a_put_waits_for_a_holder_it_cannot_judge_and_is_refused_when_the_lease_is_renewed(
+    fake: FakeV3, wav: Path, where: Backend
+) -> None:
+    lease = 2.0
+    client = legacy(fake, where, claim_lease=lease)
+    session_id = client.create_session("en")["result"]["session_id"]
+    held_by_a_dead_process(where, session_id, until=time.time() + lease)
+    stop = threading.Event()
+
+    def renew() -> None:  # the holder lives on another host: it renews its lease every third of it
+        while not stop.wait(lease / 3):
+            renewed = (time.time() + lease, session_id)
+            write(where, "UPDATE sessions SET claim_until = ? WHERE session_id = ?", renewed)
+
+    renewer = threading.Thread(target=renew, daemon=True)
+    renewer.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(BadRequestError) as refused:
+            client.upload(session_id, wav)
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        renewer.join()
+    assert refused.value.body == ALREADY
+    assert waited < lease + 1.5, "a renewal should end the wait before the lease would have run out"
+    assert fake.count("POST", "tus-create") == 0
+
+
+def test_a_put_waits_for_a_holder_it_cannot_judge_and_takes_over_when_the_lease_runs_out(
+    fake: FakeV3, wav: Path, where: Backend
+) -> None:
+    lease = 2.0
+    client = legacy(fake, where, claim_lease=lease)
+    session_id = client.create_session("en")["result"]["session_id"]
+    held_by_a_dead_process(where, session_id, until=time.time() + lease)  # another host's, dead: no renewal
+    started = time.monotonic()
+    assert client.upload(session_id, wav)["result"]["status"] == "uploaded"
+    assert time.monotonic() - started >= lease * 0.8  # it waited for the lease
+    assert fake.count("POST", "tus-create") == 1
 
 
 @pytest.fixture

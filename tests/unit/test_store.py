@@ -16,7 +16,7 @@ import pytest
 from store_backends import Backend
 
 from compat import ConfigurationError, SQLiteStore
-from compat.store import open_store
+from compat.store import StoredClaim, open_store
 
 TOKEN = "store-secret-token-5d81e0"
 OTHER = "store-other-token-77aa31"
@@ -244,3 +244,43 @@ def test_file_that_is_not_a_database_is_unusable(tmp_path: Path) -> None:
 def test_repr_names_path(tmp_path: Path, stores: list[SQLiteStore]) -> None:
     store = open_(stores, tmp_path / "r.sqlite3")
     assert repr(store) == f"SQLiteStore({str(tmp_path / 'r.sqlite3')!r})"
+
+
+# upload receipts and claims taken over from a dead holder ------------------------------------------
+
+
+def test_a_receipt_replaces_those_at_or_past_its_offset_and_the_session_takes_them_along(
+    stores: list[SQLiteStore], tmp_path: Path
+) -> None:
+    from compat.store import StoredReceipt
+
+    store = open_(stores, tmp_path / "state.sqlite3")
+    store.put_session("s-1", "owner", b"sealed", "new", replace=True)
+    for offset in (0, 10, 20):
+        store.add_receipt("s-1", StoredReceipt("u1", offset, 10, f"d{offset}"))
+    store.add_receipt("s-2", StoredReceipt("u2", 0, 5, "other"))
+    assert [r.offset for r in store.receipts_of("s-1")] == [0, 10, 20]
+    store.add_receipt("s-1", StoredReceipt("u1", 10, 7, "again"))  # the server lost bytes from 10
+    assert store.receipts_of("s-1") == [StoredReceipt("u1", 0, 10, "d0"), StoredReceipt("u1", 10, 7, "again")]
+    store.add_receipt("s-1", StoredReceipt("u3", 0, 4, "new"))  # a new upload from 0
+    assert store.receipts_of("s-1") == [StoredReceipt("u3", 0, 4, "new")]
+    store.delete_session("s-1")
+    assert store.receipts_of("s-1") == [] and store.receipts_of("s-2") == [StoredReceipt("u2", 0, 5, "other")]
+    store.clear_receipts("s-2")
+    assert store.receipts_of("s-2") == []
+
+
+def test_a_claim_is_taken_over_from_a_named_dead_holder_only(stores: list[SQLiteStore], tmp_path: Path) -> None:
+    store = open_(stores, tmp_path / "state.sqlite3")
+    store.put_session("s-1", "owner", b"sealed", "new", replace=True)
+    assert store.get_claim("s-1") == StoredClaim("new", None, None)
+    assert store.claim_session("s-1", "owner", "h1", 30.0, takeover_only=False, filename=None, media_type=None)
+    claim = store.get_claim("s-1")
+    assert claim is not None and claim.state == "uploading" and claim.holder == "h1" and claim.until is not None
+    kwargs: dict[str, Any] = {"filename": None, "media_type": None}
+    assert store.take_over_claim("s-1", "owner", "h0", "h2", 30.0, **kwargs) is None  # not the holder
+    assert store.take_over_claim("s-1", "other", "h1", "h2", 30.0, **kwargs) is None  # not the owner
+    assert store.take_over_claim("s-1", "owner", "h1", "h2", 30.0, **kwargs) == "new"
+    assert store.take_over_claim("s-1", "owner", "h1", "h3", 30.0, **kwargs) is None  # one winner
+    assert store.get_claim("s-1").holder == "h2"  # type: ignore[union-attr]
+    assert store.get_claim("unknown") is None
