@@ -1,8 +1,12 @@
 """A minimal TUS server for measuring the client: it streams PATCH bodies to disk, holding
 only 64 KiB at a time, so that it can run in its own process and never distort a memory figure.
 It also creates sessions (``POST /api/v3/speech-to-text/session``), enough for ``LegacyClient``.
+A PATCH cut off midway keeps the bytes that arrived (as real TUS servers do); ``DELETE`` terminates
+an upload; ``GET /_sink/stats`` answers what it received: ``{"created", "terminated", "patched"}``
+(``patched``: PATCH body bytes written, over every upload, terminated ones included).
 
-Run: ``python tests/sink_tus_server.py DIR`` — prints ``{"port": N}`` when listening.
+Run: ``python tests/sink_tus_server.py DIR [RATE]`` — prints ``{"port": N}`` when listening; with
+``RATE`` (bytes a second), each PATCH body is read no faster than that.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -22,6 +27,9 @@ class _Handler(BaseHTTPRequestHandler):
     directory: Path
     lengths: ClassVar[dict[str, int]] = {}
     sessions: ClassVar[list[str]] = []
+    terminated: ClassVar[list[str]] = []
+    patched: ClassVar[list[int]] = [0]
+    rate: ClassVar[float] = 0.0
     lock = threading.Lock()
 
     def log_message(self, format: str, *args: object) -> None:
@@ -56,9 +64,34 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_GET(self) -> None:
+        if self.path != "/_sink/stats":
+            self._reply(404)
+            return
+        with self.lock:
+            stats = {"created": len(self.lengths), "terminated": list(self.terminated), "patched": self.patched[0]}
+        body = json.dumps(stats).encode()
+        self.send_response(200)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_DELETE(self) -> None:
+        upload_id = self.path.rsplit("/", 1)[-1]
+        with self.lock:
+            known = upload_id in self.lengths and upload_id not in self.terminated
+            if known:
+                self.terminated.append(upload_id)
+        if not known:
+            self._reply(404)
+            return
+        (self.directory / upload_id).unlink(missing_ok=True)
+        self._reply(204)
+
     def do_HEAD(self) -> None:
         upload_id = self.path.rsplit("/", 1)[-1]
-        if upload_id not in self.lengths:
+        if upload_id not in self.lengths or upload_id in self.terminated:
             self._reply(404)
             return
         size = (self.directory / upload_id).stat().st_size
@@ -68,22 +101,39 @@ class _Handler(BaseHTTPRequestHandler):
         upload_id = self.path.rsplit("/", 1)[-1]
         path = self.directory / upload_id
         remaining = int(self.headers.get("Content-Length", "0"))
+        if upload_id in self.terminated:
+            self.rfile.read(remaining)
+            self._reply(404)
+            return
         if upload_id not in self.lengths or int(self.headers["Upload-Offset"]) != path.stat().st_size:
             self.rfile.read(remaining)
             self._reply(409)
             return
+        started, done = time.monotonic(), 0
         with open(path, "ab") as out:
             while remaining:
-                block = self.rfile.read(min(BLOCK, remaining))
+                try:
+                    block = self.rfile.read(min(BLOCK, remaining))
+                except OSError:
+                    block = b""
                 if not block:
                     return
                 out.write(block)
+                out.flush()
+                with self.lock:
+                    self.patched[0] += len(block)
                 remaining -= len(block)
+                done += len(block)
+                if self.rate:
+                    ahead = done / self.rate - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
         self._reply(204, {"Upload-Offset": str(path.stat().st_size)})
 
 
 def main() -> None:
     _Handler.directory = Path(sys.argv[1])
+    _Handler.rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     print(json.dumps({"port": server.server_address[1]}), flush=True)
     server.serve_forever()
