@@ -155,25 +155,21 @@ def test_interrupted_transcribe_run_again_continues_one_session_and_one_upload(
     assert patch_bytes(fake) == size  # every byte crossed the wire once
 
 
-def test_a_killed_transcribe_is_continued_once_its_claim_lapses(fake: FakeV3, wav: Path, tmp_path: Path) -> None:
+def test_a_killed_transcribe_is_continued_at_once_by_the_next_run(fake: FakeV3, wav: Path, tmp_path: Path) -> None:
+    """The dead run's claim names its process, which is gone: the next run on this machine takes it
+    over without waiting for the lease, and resumes the upload."""
     size = wav.stat().st_size
-    lease = 8.0  # long enough for the first rerun to start (interpreter and imports) on a loaded machine
+    lease = 60.0  # longer than the test: a run that waited for it would time out
     command, env = transcribe_command(fake, wav), child_env(tmp_path, SCRIPTIX_COMPAT_CLAIM_LEASE=str(lease))
     code, _ = run_and_stop_mid_upload(fake, command, env, signal.SIGKILL)
-    lapsed_at = time.monotonic() + lease  # the claim was last renewed before the kill
     assert code == -signal.SIGKILL
     kept = len(fake.only_upload().data)
     assert 0 < kept < size
 
-    # At once: the dead run's claim has not lapsed; it says so, and sends nothing.
-    too_soon = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert too_soon.returncode == EXIT_ERROR, too_soon.stderr
-    assert "being uploaded by another process" in too_soon.stderr
-    assert patch_bytes(fake) == kept and fake.count("POST", "session-create") == 1
-
-    time.sleep(max(0.0, lapsed_at + 0.5 - time.monotonic()))
+    started = time.monotonic()
     later = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert later.returncode == EXIT_OK, later.stderr
+    assert time.monotonic() - started < lease
     assert fake.count("POST", "session-create") == 1 and fake.count("POST", "tus-create") == 1
     assert bytes(fake.only_upload().data) == wav.read_bytes()
     assert patch_bytes(fake) == size
