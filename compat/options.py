@@ -68,7 +68,9 @@ class Options(Settings):
         "caption", "the TUS document_type when the V1 call does not name one"
     )
     max_media_bytes: Size = option(
-        DEFAULT_MAX_MEDIA_BYTES, "the largest media_source download accepted (10GB, 500MiB or a number)"
+        DEFAULT_MAX_MEDIA_BYTES,
+        "the largest media_source download accepted (10GB, 500MiB or a number); also the most of a chunked"
+        " PUT spooled when the upstream takes no deferred length",
     )
     allow_insecure_webhooks: bool = option(
         False, "accept webhook_url values V1 refused (plain http, localhost, IP addresses), for local tests"
