@@ -362,9 +362,13 @@ class Translator:
                 raise refuse(400, ALREADY_UPLOADED)
             try:
                 transfer.raise_if_cancelled()
-                if self._complete_before(session_id, file, content_length):
-                    claim.finish()  # the upstream had it all; this process died before saying so
-                    return answer()
+                complete = self._complete_upload(session_id)
+                if complete is not None:
+                    # The upstream holds the whole upload: its process died before saying so.
+                    claim.finish()
+                    if self._body_matches(file, complete, content_length):
+                        return answer()
+                    raise refuse(400, ALREADY_UPLOADED)
                 result = self._send_media(
                     token,
                     session_id,
@@ -407,15 +411,15 @@ class Translator:
         (:meth:`upload`); those of an upload that is replaced are dropped before its first byte.
         """
         owner = self.sessions.owner_of(token)
-        current = {"url": ""}
+        current: dict[str, Any] = {"url": "", "length": None}
 
-        def on_open(url: str, created: bool) -> None:
-            current["url"] = url
+        def on_open(url: str, created: bool, upload_length: int | None) -> None:
+            current.update(url=url, length=upload_length)
             if created:
                 self.sessions.clear_receipts(session_id)
 
         def on_chunk(receipt: ChunkReceipt) -> None:
-            stored = StoredReceipt(current["url"], receipt.offset, receipt.length, receipt.digest)
+            stored = StoredReceipt(current["url"], receipt.offset, receipt.length, receipt.digest, current["length"])
             self.sessions.add_receipt(session_id, stored)
 
         known = [ChunkReceipt(r.offset, r.length, r.digest) for r in self.sessions.receipts(session_id)]
@@ -435,28 +439,22 @@ class Translator:
             prefix_keep=self.options.max_media_bytes,  # a retried body that differs still starts the new upload
         )
 
-    def _complete_before(self, session_id: str, file: FileInput, content_length: int | None) -> bool:
-        """Whether an earlier attempt already sent this whole body: its receipts cover exactly
-        ``content_length`` bytes (the server confirmed every one) and the body matches them.
-
-        Decided before any byte is read when the receipts do not cover the length (the common
-        case: False). A body of that length that does not match is refused as
-        :data:`ALREADY_UPLOADED`: the upstream holds a complete upload, which is never replaced.
-        """
+    def _complete_upload(self, session_id: str) -> list[StoredReceipt] | None:
+        """The receipts of the session's upload when they cover all of it (the server confirmed its
+        last byte), else None: known from the store alone, before any byte of the body is read."""
         receipts = self.sessions.receipts(session_id)
-        if content_length is None or _covered(receipts) != content_length or content_length == 0:
-            return False
-        if self._body_matches(file, receipts, content_length):
-            return True
-        raise refuse(400, ALREADY_UPLOADED)
+        lengths = {receipt.upload_length for receipt in receipts}
+        if len(lengths) != 1 or None in lengths or _covered(receipts) != lengths.pop():
+            return None
+        return receipts
 
     def _answer_uploaded(
         self, session_id: str, file: FileInput, content_length: int | None, answer: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:
         """A PUT for a session whose media is up: 200 when the body is the one sent (its receipts
         match, a retry after the answer was lost), else V1's 400: the upload is never replaced."""
-        receipts = self.sessions.receipts(session_id)
-        if self._body_matches(file, receipts, content_length):
+        receipts = self._complete_upload(session_id)
+        if receipts is not None and self._body_matches(file, receipts, content_length):
             return answer()
         raise refuse(400, ALREADY_UPLOADED)
 

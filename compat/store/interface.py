@@ -43,12 +43,14 @@ class StoredClaim:
 @dataclass(frozen=True)
 class StoredReceipt:
     """Bytes ``[offset, offset + length)`` of a session's media upload at ``upload_url``, confirmed by
-    the server, and their digest (a :class:`compat.v3.receipts.ChunkReceipt` with its upload)."""
+    the server, and their digest (a :class:`compat.v3.receipts.ChunkReceipt` with its upload);
+    ``upload_length`` is that upload's length (None while it is deferred)."""
 
     upload_url: str
     offset: int
     length: int
     digest: str
+    upload_length: int | None = None
 
 
 class SessionChanges(TypedDict, total=False):

@@ -90,7 +90,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         # BIGINT: byte positions pass 2 GiB (SQLite reads it as INTEGER, 64-bit there too)
         (
             "CREATE TABLE upload_receipts ("
-            " session_id TEXT NOT NULL, upload_url TEXT NOT NULL, byte_offset BIGINT NOT NULL,"
+            " session_id TEXT NOT NULL, upload_url TEXT NOT NULL, upload_length BIGINT, byte_offset BIGINT NOT NULL,"
             " length BIGINT NOT NULL, digest TEXT NOT NULL, created_at {real} NOT NULL,"
             " PRIMARY KEY (session_id, byte_offset))",
         ),

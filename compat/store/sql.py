@@ -87,12 +87,13 @@ _FINISH = (
 
 # -- upload receipts ---------------------------------------------------------------------------
 _RECEIPTS_GET = (
-    "SELECT upload_url, byte_offset, length, digest FROM upload_receipts WHERE session_id = ? ORDER BY byte_offset"
+    "SELECT upload_url, byte_offset, length, digest, upload_length FROM upload_receipts"
+    " WHERE session_id = ? ORDER BY byte_offset"
 )
 _RECEIPTS_FROM = "DELETE FROM upload_receipts WHERE session_id = ? AND byte_offset >= ?"
 _RECEIPT_ADD = (
-    "INSERT INTO upload_receipts(session_id, upload_url, byte_offset, length, digest, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO upload_receipts(session_id, upload_url, upload_length, byte_offset, length, digest, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _RECEIPTS_CLEAR = "DELETE FROM upload_receipts WHERE session_id = ?"
 
@@ -352,14 +353,25 @@ class SQLStore(Store):
 
     def receipts_of(self, session_id: str) -> list[StoredReceipt]:
         rows = self.execute(_RECEIPTS_GET, (session_id,))
-        return [StoredReceipt(str(url), int(offset), int(length), str(digest)) for url, offset, length, digest in rows]
+        return [
+            StoredReceipt(str(url), int(offset), int(length), str(digest), None if total is None else int(total))
+            for url, offset, length, digest, total in rows
+        ]
 
     def add_receipt(self, session_id: str, receipt: StoredReceipt) -> None:
         with self._transaction():
             self.write(_RECEIPTS_FROM, (session_id, receipt.offset))
             self.write(
                 _RECEIPT_ADD,
-                (session_id, receipt.upload_url, receipt.offset, receipt.length, receipt.digest, self._now()),
+                (
+                    session_id,
+                    receipt.upload_url,
+                    receipt.upload_length,
+                    receipt.offset,
+                    receipt.length,
+                    receipt.digest,
+                    self._now(),
+                ),
             )
 
     def clear_receipts(self, session_id: str) -> None:

@@ -191,7 +191,7 @@ class V3Client:
         already read (see :func:`~compat.v3.receipts.verify_prefix`). Bytes the server holds
         that no receipt covers (the PATCH in flight when an earlier attempt died) count as
         matching only with ``trust_unrecorded=True``. A forward-only body with no receipts is
-        resumed only with ``trust_unrecorded=True``. ``on_open(upload_url, created)`` is called
+        resumed only with ``trust_unrecorded=True``. ``on_open(upload_url, created, length)`` is called
         before the first byte goes to an upload: ``created`` for a new one (receipts of any earlier
         upload under the key no longer apply: drop them there), else a stored one resumed. While a
         forward-only body is checked, up to ``prefix_keep`` bytes of it are kept (default: one

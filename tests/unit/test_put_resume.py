@@ -257,6 +257,20 @@ def test_a_retry_after_the_upstream_had_it_all_but_the_process_died_before_sayin
         assert db.execute("SELECT state FROM sessions WHERE session_id = ?", (session_id,)).fetchone() == ("uploaded",)
 
 
+def test_receipts_of_a_longer_upload_cut_off_are_not_taken_for_a_complete_shorter_one(
+    fake: FakeV3, tmp_path: Path
+) -> None:
+    store = tmp_path / "state.sqlite3"
+    data = os.urandom(4 * CHUNK)
+    _, session_id = interrupted_put(fake, store, data, cut=2 * CHUNK)
+    assert sum(n for _, n, _ in receipts_in(store, session_id)) == 2 * CHUNK
+    [old] = fake.uploads.values()
+    shorter = data[: 2 * CHUNK]  # exactly the bytes the receipts cover, but not the upload they belong to
+    assert put(legacy(fake, store), session_id, Body(shorter), len(shorter))["result"]["status"] == "uploaded"
+    assert old.id not in fake.uploads and fake.count("POST", "tus-create") == 2
+    assert fake.only_upload().complete and bytes(fake.only_upload().data) == shorter
+
+
 def test_a_chunked_put_uses_a_deferred_length_where_the_upstream_takes_one(deferring: FakeV3, tmp_path: Path) -> None:
     data = os.urandom(5 * CHUNK + 3)
     client = legacy(deferring, tmp_path / "state.sqlite3")

@@ -46,8 +46,9 @@ log = logging.getLogger("compat.tus")
 install_log_filter(log)
 
 ProgressCallback = Callable[[int, int], None]
-OpenCallback = Callable[[str, bool], None]
-"""``on_open(upload_url, created)``: the upload the bytes go to, before any of them is sent to it."""
+OpenCallback = Callable[[str, bool, "int | None"], None]
+"""``on_open(upload_url, created, length)``: the upload the bytes go to (its length: None while
+deferred), before any of them is sent to it."""
 
 
 class UrlStore(Protocol):
@@ -122,7 +123,7 @@ class ResumableUploader:
     and the token digest stay in it): the caller vouches that it names one upload. ``on_chunk``
     is called with a :class:`~compat.v3.receipts.ChunkReceipt` for each run of bytes the server
     confirmed (in order, contiguous from where the upload started or resumed); an exception it
-    raises stops the upload, which stays resumable. ``on_open(url, created)`` is called once the
+    raises stops the upload, which stays resumable. ``on_open(url, created, length)`` is called once the
     upload the bytes go to is known, before any of them is sent: a new one (``created``, also when
     it replaces one the server lost or one the body did not match) or a stored one resumed; a
     caller that keeps receipts drops those of an earlier upload there.
@@ -365,7 +366,7 @@ class ResumableUploader:
                     self.offset = self.resumed_from = offset
                     log.info("resuming %s at byte %d of %s", stored, offset, self.source.size)
                     if self._on_open is not None:
-                        self._on_open(stored, False)
+                        self._on_open(stored, False, self.source.size)
                     if self._tracker is not None:
                         self._tracker.begin(offset)
                         for receipt in receipts:  # bytes the source checked that no receipt covered
@@ -419,7 +420,7 @@ class ResumableUploader:
         self._length_declared = size is not None
         self.offset = 0
         if self._on_open is not None:
-            self._on_open(self.url or "", True)
+            self._on_open(self.url or "", True, size)
         if self._tracker is not None:
             self._tracker.begin(0)
 
