@@ -140,7 +140,11 @@ def put_and_kill_at(gateway: GatewayProcess, sink: Sink, session_id: str, data: 
     gateway.kill()  # SIGKILL, and reaped
     sender.join(30)
     assert outcome and outcome[0][0] == 0, f"the killed gateway answered: {outcome}"
-    time.sleep(0.3)  # the upstream finishes writing what arrived of the PATCH cut off
+    settled, last = 0, -1
+    while settled < 3:  # the upstream finishes writing what arrived of the PATCH cut off
+        time.sleep(0.1)
+        patched = sink.stats()["patched"]
+        settled, last = (settled + 1, last) if patched == last else (0, patched)
     held = (sink.directory / "u1").stat().st_size
     assert 0 < held < len(data)
     return held
