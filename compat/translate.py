@@ -439,12 +439,17 @@ class Translator:
             prefix_keep=self.options.max_media_bytes,  # a retried body that differs still starts the new upload
         )
 
-    def _complete_upload(self, session_id: str) -> list[StoredReceipt] | None:
+    def _complete_upload(self, session_id: str, *, uploaded: bool = False) -> list[StoredReceipt] | None:
         """The receipts of the session's upload when they cover all of it (the server confirmed its
-        last byte), else None: known from the store alone, before any byte of the body is read."""
+        last byte), else None: known from the store alone, before any byte of the body is read.
+
+        ``uploaded``: the session's media is known to be up, so receipts of an upload whose length
+        was deferred (a chunked PUT: its length came with its last bytes) count as covering it.
+        """
         receipts = self.sessions.receipts(session_id)
+        covered = _covered(receipts)
         lengths = {receipt.upload_length for receipt in receipts}
-        if len(lengths) != 1 or None in lengths or _covered(receipts) != lengths.pop():
+        if covered == 0 or not (lengths == {covered} or (uploaded and lengths == {None})):
             return None
         return receipts
 
@@ -453,7 +458,7 @@ class Translator:
     ) -> dict[str, Any]:
         """A PUT for a session whose media is up: 200 when the body is the one sent (its receipts
         match, a retry after the answer was lost), else V1's 400: the upload is never replaced."""
-        receipts = self._complete_upload(session_id)
+        receipts = self._complete_upload(session_id, uploaded=True)
         if receipts is not None and self._body_matches(file, receipts, content_length):
             return answer()
         raise refuse(400, ALREADY_UPLOADED)

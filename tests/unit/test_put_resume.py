@@ -278,6 +278,13 @@ def test_a_chunked_put_uses_a_deferred_length_where_the_upstream_takes_one(defer
     assert put(client, session_id, Body(data), None)["result"]["status"] == "uploaded"
     upload = deferring.only_upload()
     assert upload.deferred and bytes(upload.data) == data
+    # Sent again once it is up (its answer lost): the same body is the 200, other bytes the 400.
+    assert put(legacy(deferring, tmp_path / "state.sqlite3"), session_id, Body(data), None)["result"]["status"] == (
+        "uploaded"
+    )
+    with pytest.raises(BadRequestError):
+        put(legacy(deferring, tmp_path / "state.sqlite3"), session_id, Body(data[:-1] + b"x"), None)
+    assert len(deferring.uploads) == 1
 
 
 def test_a_chunked_put_is_spooled_up_to_max_media_bytes_without_deferred_length(fake: FakeV3, tmp_path: Path) -> None:
