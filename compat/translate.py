@@ -317,8 +317,9 @@ class Translator:
         again; if they differ, the old upload is terminated and a new one started. The bytes of
         the one chunk that was in flight when the process died have no receipt: they are trusted
         when every receipt before them matched (``trust_unrecorded``; see MIGRATION.md). A retry
-        after the upstream has the whole file answers 200 when its body matches the receipts,
-        else V1's 400 (a complete upload is never replaced).
+        that begins once the upstream has the whole file answers 200 when its body matches the
+        receipts, else V1's 400 (a complete upload is never replaced); one that overlapped the PUT
+        that sent it is a second upload (400), whatever its body.
         """
         token = require_token(token)
         session_id = validate_session_id(session_id)
@@ -357,8 +358,8 @@ class Translator:
                 found = self.sessions.get(session_id)
                 if found is None:  # deleted meanwhile
                     raise _not_found()
-                if found[0].state == "uploaded":  # finished meanwhile: this may be the same body again
-                    return self._answer_uploaded(session_id, file, content_length, answer)
+                # Going up, or up by now, for another PUT that overlapped this one: a second upload
+                # (the 200 for the same bytes is for a PUT that began once the upload was complete).
                 raise refuse(400, ALREADY_UPLOADED)
             try:
                 transfer.raise_if_cancelled()

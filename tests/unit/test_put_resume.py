@@ -341,3 +341,23 @@ def test_two_puts_of_one_session_in_one_process_upload_once(fake: FakeV3, tmp_pa
     first.join(10)
     assert 400 in answers and len(answers) == 2
     assert fake.count("POST", "tus-create") == 1 and bytes(fake.only_upload().data) == data
+
+
+def test_a_put_that_overlapped_the_one_that_sent_the_media_is_refused_even_with_the_same_bytes(
+    fake: FakeV3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "state.sqlite3"
+    data = os.urandom(3 * CHUNK)
+    first, second = legacy(fake, store), legacy(fake, store)  # two processes sharing the store
+    session_id = first.create_session("en")["result"]["session_id"]
+    claim = second.translator.sessions.claim
+
+    def after_the_other_put(*args: Any, **kwargs: Any) -> Any:
+        put(first, session_id, Body(data), len(data))  # began later, finished first
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(second.translator.sessions, "claim", after_the_other_put)
+    with pytest.raises(BadRequestError) as refused:
+        put(second, session_id, Body(data), len(data))
+    assert refused.value.body == ALREADY
+    assert fake.count("POST", "tus-create") == 1 and bytes(fake.only_upload().data) == data
