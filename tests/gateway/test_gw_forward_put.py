@@ -1,10 +1,10 @@
-"""The gateway application hands a PUT's body to the upload as it arrives (issue 12, items 2 and 3).
+"""The gateway hands a PUT's body to the upload as it arrives (issue 12, items 2 and 3).
 
-The WSGI application is given what a streaming server gives it: a ``wsgi.input`` that cannot seek,
-fed by a paced client through a pipe, and ``CONTENT_LENGTH``. The upstream is
-``tests/sink_tus_server.py`` in its own process. The first PATCH bytes must reach the upstream
-before the client has sent half of the body, ``TMPDIR`` must never hold more than one chunk, and
-the upstream's bytes must be the body's.
+Twice: the real gateway (a process, its server and workers) with a paced client on a socket, and
+the WSGI application alone given what a streaming server gives it (a ``wsgi.input`` that cannot
+seek, fed through a pipe, and ``CONTENT_LENGTH``). The upstream is ``tests/sink_tus_server.py`` in
+its own process. The first PATCH bytes must reach the upstream before the client has sent half of
+the body, ``TMPDIR`` must never hold more than one chunk, and the upstream's bytes must be the body's.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -20,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_helpers import SESSIONS, TOKEN
-from test_gw_resume import Sink, sha256_of_file
+from gateway_helpers import SESSIONS, TOKEN, GatewayProcess
+from test_gw_resume import Sink, create_session, descendants, kill_every_process_of, sha256_of_file
 
 from compat.gateway import make_app
 
@@ -34,10 +35,12 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="read
 
 
 class Spool:
-    """Samples the largest file this process holds open under ``directory`` (temporary files are unlinked)."""
+    """Samples the largest file under ``directory``, listed or held open (temporary files are
+    unlinked) by this process or by ``pid`` and the processes below it."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, pid: int | None = None) -> None:
         self.directory = str(directory)
+        self.pid = pid
         self.largest = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -52,12 +55,18 @@ class Spool:
 
     def _run(self) -> None:
         while not self._stop.wait(0.02):
-            for fd in os.listdir("/proc/self/fd"):
+            pids = ["self"] if self.pid is None else [str(p) for p in (self.pid, *descendants(self.pid))]
+            for pid in pids:
                 try:
-                    if os.readlink(f"/proc/self/fd/{fd}").startswith(self.directory):
-                        self.largest = max(self.largest, os.stat(f"/proc/self/fd/{fd}").st_size)
+                    fds = os.listdir(f"/proc/{pid}/fd")
                 except OSError:
                     continue
+                for fd in fds:
+                    try:
+                        if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(self.directory):
+                            self.largest = max(self.largest, os.stat(f"/proc/{pid}/fd/{fd}").st_size)
+                    except OSError:
+                        continue
             for entry in os.scandir(self.directory):
                 try:
                     self.largest = max(self.largest, entry.stat().st_size)
@@ -74,7 +83,64 @@ def pattern(size: int) -> tuple[bytes, str]:
     return block, digest.hexdigest()
 
 
-def test_a_256_mib_put_goes_up_as_it_arrives_with_one_chunk_in_tmpdir(tmp_path: Path, monkeypatch: Any) -> None:
+def paced_put(url: str, session_id: str, block: bytes, sink: Sink, marks: dict[str, Any]) -> tuple[int, Any]:
+    """Send a ``SIZE``-byte PUT at ``RATE`` at most; at half of it, note the upstream's PATCH bytes."""
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        f"PUT {SESSIONS}/{session_id} HTTP/1.1\r\nHost: {host}\r\nx-zoom-s2t-key: {TOKEN}\r\n"
+        f"Content-Type: audio/wav\r\nx-filename: talk.wav\r\nContent-Length: {SIZE}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=120) as sock:
+        started = time.monotonic()
+        sock.sendall(head)
+        marks["first_byte"] = time.monotonic()
+        for index in range(SIZE // MiB):
+            if index * MiB == SIZE // 2:
+                marks["patched_at_half"] = sink.stats()["patched"]
+            sock.sendall(block[index % 251 :] + block[: index % 251])
+            ahead = (index + 1) * MiB / RATE - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            block_in = sock.recv(65536)
+            if not block_in:
+                break
+            answer += block_in
+    head_part, _, rest = answer.partition(b"\r\n\r\n")
+    return int(head_part.split()[1]), json.loads(rest)
+
+
+def test_a_256_mib_put_through_the_gateway_goes_up_as_it_arrives_with_one_chunk_in_tmpdir(
+    tmp_path: Path,
+) -> None:
+    spool_dir = tmp_path / "tmp"
+    spool_dir.mkdir()
+    (tmp_path / "sink").mkdir()
+    sink = Sink(tmp_path / "sink")
+    env = {"SCRIPTIX_COMPAT_CHUNK_SIZE": str(CHUNK), "TMPDIR": str(spool_dir)}
+    gateway = GatewayProcess(sink.url, tmp_path / "state.sqlite3", env=env)
+    try:
+        session_id = create_session(gateway)
+        block, expected = pattern(SIZE)
+        marks: dict[str, Any] = {}
+        with Spool(spool_dir, gateway.process.pid) as spool:
+            status, answer = paced_put(gateway.url, session_id, block, sink, marks)
+        assert status == 200, f"{answer}\n{gateway.log()}"
+        assert answer["result"]["status"] == "uploaded"
+        assert marks["patched_at_half"] > 0, "no PATCH byte had reached the upstream when half the body was sent"
+        assert spool.largest <= CHUNK, f"TMPDIR held {spool.largest} bytes at once"
+        stats = sink.stats()
+        assert stats["created"] == 1 and stats["patched"] == SIZE
+        assert sha256_of_file(sink.directory / "u1") == expected
+    finally:
+        kill_every_process_of(gateway)
+        sink.stop()
+
+
+def test_the_application_hands_a_256_mib_streamed_put_to_its_upload_as_it_arrives(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
     spool_dir = tmp_path / "tmp"
     spool_dir.mkdir()
     monkeypatch.setenv("TMPDIR", str(spool_dir))

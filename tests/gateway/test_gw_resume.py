@@ -13,9 +13,11 @@ bytes are trusted once every receipt before them matched, so nothing is sent twi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +30,8 @@ from typing import Any
 import pytest
 import requests
 from gateway_helpers import SESSIONS, TOKEN, GatewayProcess
+
+from compat.liveness import process_start
 
 MiB = 1024 * 1024
 SIZE = 128 * MiB
@@ -137,7 +141,7 @@ def put_and_kill_at(gateway: GatewayProcess, sink: Sink, session_id: str, data: 
         assert time.monotonic() < deadline, "the upload never got going:\n" + gateway.log()
         assert sender.is_alive(), f"the PUT ended before the kill: {outcome}"
         time.sleep(0.01)
-    gateway.kill()  # SIGKILL, and reaped
+    kill_every_process_of(gateway)
     sender.join(30)
     assert outcome and outcome[0][0] == 0, f"the killed gateway answered: {outcome}"
     settled, last = 0, -1
@@ -148,6 +152,36 @@ def put_and_kill_at(gateway: GatewayProcess, sink: Sink, session_id: str, data: 
     held = (sink.directory / "u1").stat().st_size
     assert 0 < held < len(data)
     return held
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (the gateway's worker processes), from /proc."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *descendants(child)]
+    return found
+
+
+def kill_every_process_of(gateway: GatewayProcess) -> None:
+    """SIGKILL the gateway: its worker processes (the uploads run there) first, then the parent."""
+    workers = descendants(gateway.process.pid)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    gateway.kill()  # SIGKILL, and reaped
+    deadline = time.monotonic() + 10
+    while any(process_start(pid) is not None for pid in workers):  # gone (or a zombie) once reaped by init
+        assert time.monotonic() < deadline, "the gateway's workers outlived the SIGKILL"
+        time.sleep(0.02)
 
 
 def assert_one_upload_of(sink: Sink, data: bytes) -> dict[str, Any]:
@@ -167,7 +201,7 @@ def test_a_gateway_killed_at_40_percent_of_a_put_is_restarted_and_the_same_put_r
         session_id = create_session(first)
         held = put_and_kill_at(first, sink, session_id, body, 0.4)
     finally:
-        first.kill()
+        kill_every_process_of(first)
     restarted = GatewayProcess(sink.url, store, env=ENV)
     try:
         status, answer = put(restarted.url, session_id, body)
@@ -180,7 +214,7 @@ def test_a_gateway_killed_at_40_percent_of_a_put_is_restarted_and_the_same_put_r
         assert put(restarted.url, session_id, body)[0] == 200
         assert sink.stats()["patched"] == stats["patched"]
     finally:
-        restarted.kill()
+        kill_every_process_of(restarted)
 
 
 def test_a_retried_put_whose_body_differs_starts_a_new_upload_and_terminates_the_old(
@@ -192,7 +226,7 @@ def test_a_retried_put_whose_body_differs_starts_a_new_upload_and_terminates_the
         session_id = create_session(first)
         held = put_and_kill_at(first, sink, session_id, body, 0.4)
     finally:
-        first.kill()
+        kill_every_process_of(first)
     other = bytearray(body)
     other[SIZE // 5] ^= 0xFF  # inside the bytes the first attempt sent
     restarted = GatewayProcess(sink.url, store, env=ENV)
@@ -208,7 +242,7 @@ def test_a_retried_put_whose_body_differs_starts_a_new_upload_and_terminates_the
         status, answer = put(restarted.url, session_id, body)
         assert status == 400 and answer == {"error": "Invalid data: media was already uploaded for this session"}
     finally:
-        restarted.kill()
+        kill_every_process_of(restarted)
 
 
 def test_replica_a_killed_mid_put_and_the_client_retries_on_replica_b(sink: Sink, body: bytes, tmp_path: Path) -> None:
@@ -225,5 +259,5 @@ def test_replica_a_killed_mid_put_and_the_client_retries_on_replica_b(sink: Sink
         stats = assert_one_upload_of(sink, body)
         assert stats["patched"] == len(body)
     finally:
-        replica_a.kill()
-        replica_b.kill()
+        kill_every_process_of(replica_a)
+        kill_every_process_of(replica_b)
