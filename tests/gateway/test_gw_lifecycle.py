@@ -101,10 +101,16 @@ def test_a_media_source_job_survives_a_killed_gateway_and_finishes_on_the_owners
         second.terminate()
         assert second.wait() == 0
     assert fake.count("POST", "session-create") == 1 and list(fake.sessions) == [session_id]
-    assert fake.count("POST", "tus-create") == 1
     if phase == "tus-upload":
+        assert fake.count("POST", "tus-create") == 1
         assert fake.count("HEAD", "tus-head") >= 1  # resumed from the server's offset, not started again
-    upload = fake.only_upload()
+    else:
+        # The media goes up as it is fetched: the killed gateway may have created its TUS upload
+        # just before the kill, too late to record it. Such an upload is empty and never completes
+        # (the server expires it); no byte goes up twice.
+        assert fake.count("POST", "tus-create") <= 2
+        assert all(not upload.data for upload in fake.uploads.values() if not upload.complete)
+    [upload] = [upload for upload in fake.uploads.values() if upload.complete]
     assert bytes(upload.data) == data
     assert upload.metadata["session_id"] == session_id
     assert fake.v1_calls == []
