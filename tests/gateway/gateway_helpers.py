@@ -81,7 +81,7 @@ class GatewayProcess:
     """``python -m compat.cli gateway ...`` as a real process, with its stderr collected."""
 
     def __init__(
-        self, upstream: str, store: Path, *args: str, port: int = 0, env: dict[str, str] | None = None
+        self, upstream: str, store: Path | str, *args: str, port: int = 0, env: dict[str, str] | None = None
     ) -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTIX_")}
         environ.update({"SCRIPTIX_COMPAT_CHUNK_SIZE": "64KiB", "SCRIPTIX_COMPAT_WARN": "off", **(env or {})})

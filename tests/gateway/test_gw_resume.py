@@ -3,8 +3,9 @@
 The upstream is ``tests/sink_tus_server.py`` in its own process, read at a bounded rate so that the
 kill lands mid-upload; it keeps the bytes of a PATCH cut off midway (as real TUS servers do) and
 counts every PATCH body byte it received, terminated uploads included. The gateways are real
-processes on one SQLite store file; the kill is SIGKILL, so nothing is cleaned up: the claim stays
-held by a dead process, the upload half done, its receipts in the store.
+processes on one store (a SQLite file; for the replicas also a PostgreSQL database); the kill is
+SIGKILL, so nothing is cleaned up: the claim stays held by a dead process, the upload half done,
+its receipts in the store.
 
 After the retry: exactly one upload upstream, its bytes the body's, and the upstream received at
 most one chunk more than the file (the chunk in flight at the kill may land without a receipt: its
@@ -30,6 +31,7 @@ from typing import Any
 import pytest
 import requests
 from gateway_helpers import SESSIONS, TOKEN, GatewayProcess
+from store_backends import Backend
 
 from compat.liveness import process_start
 
@@ -245,8 +247,10 @@ def test_a_retried_put_whose_body_differs_starts_a_new_upload_and_terminates_the
         kill_every_process_of(restarted)
 
 
-def test_replica_a_killed_mid_put_and_the_client_retries_on_replica_b(sink: Sink, body: bytes, tmp_path: Path) -> None:
-    store = tmp_path / "state.sqlite3"
+def test_replica_a_killed_mid_put_and_the_client_retries_on_replica_b(
+    sink: Sink, body: bytes, store_backend: Backend
+) -> None:
+    store = store_backend.value  # one SQLite file, or one PostgreSQL database, shared by both replicas
     replica_a = GatewayProcess(sink.url, store, env=ENV)
     replica_b = GatewayProcess(sink.url, store, env=ENV)
     try:

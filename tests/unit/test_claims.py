@@ -406,17 +406,17 @@ def test_a_put_whose_holder_process_on_this_machine_is_gone_takes_the_claim_over
     assert row(where, session_id)["state"] == "uploaded"
 
 
-def test_a_put_whose_holder_process_is_gone_reads_as_its_state_before_at_once(fake: FakeV3, store_path: Path) -> None:
-    client = legacy(fake, store_path, claim_lease=30)
+def test_a_put_whose_holder_process_is_gone_reads_as_its_state_before_at_once(fake: FakeV3, where: Backend) -> None:
+    client = legacy(fake, where, claim_lease=30)
     session_id = client.create_session("en")["result"]["session_id"]
     write(
-        store_path,
+        where,
         "UPDATE sessions SET state = 'uploading', claim_holder = ?, claim_until = ?, claim_prior = 'new'"
         " WHERE session_id = ?",
         (dead_holder_of_this_machine(), time.time() + 30, session_id),
     )
     assert client.get_result(session_id)["result"]["status"] == "new"  # upstream's word: the PUT is the caller's
-    assert (row(store_path, session_id)["state"], row(store_path, session_id)["claim_holder"]) == ("new", None)
+    assert (row(where, session_id)["state"], row(where, session_id)["claim_holder"]) == ("new", None)
 
 
 def test_a_holder_of_this_process_is_alive_and_one_with_another_start_time_is_not() -> None:
@@ -578,7 +578,7 @@ def test_a_session_first_seen_upstream_by_two_processes_at_once_is_still_uploade
 
 
 def test_a_media_source_job_whose_holder_process_is_gone_is_picked_up_at_once_by_one_process(
-    fake: FakeV3, media_server: HTTPServer, store_path: Path
+    fake: FakeV3, media_server: HTTPServer, where: Backend
 ) -> None:
     data = bytes(range(256)) * 1200
     fetches: list[int] = []
@@ -589,11 +589,11 @@ def test_a_media_source_job_whose_holder_process_is_gone_is_picked_up_at_once_by
 
     media_server.expect_request("/talk.mp3").respond_with_handler(media)
     url = media_server.url_for("/talk.mp3")
-    pollers = [legacy(fake, store_path, allow_private_media=True) for _ in range(3)]
+    pollers = [legacy(fake, where, allow_private_media=True) for _ in range(3)]
     session_id = pollers[0].create_session("en")["result"]["session_id"]
     pollers[0].translator.sessions.remember(TOKEN, session_id, {"language": "en", "media_source": url})
     write(
-        store_path,
+        where,
         "UPDATE sessions SET state = 'uploading', claim_holder = ?, claim_until = ?, claim_prior = 'new'"
         " WHERE session_id = ?",
         (dead_holder_of_this_machine(), time.time() + 30, session_id),
@@ -615,4 +615,4 @@ def test_a_media_source_job_whose_holder_process_is_gone_is_picked_up_at_once_by
         assert client.translator.wait_for_transfers(10)
     assert fetches == [1], "the job was picked up by more than one process, or not at once"
     assert fake.count("POST", "tus-create") == 1 and bytes(fake.only_upload().data) == data
-    assert row(store_path, session_id)["state"] == "uploaded"
+    assert row(where, session_id)["state"] == "uploaded"

@@ -250,15 +250,18 @@ def test_repr_names_path(tmp_path: Path, stores: list[SQLiteStore]) -> None:
 
 
 def test_a_receipt_replaces_those_at_or_past_its_offset_and_the_session_takes_them_along(
-    stores: list[SQLiteStore], tmp_path: Path
+    store_backend: Backend,
 ) -> None:
     from compat.store import StoredReceipt
 
-    store = open_(stores, tmp_path / "state.sqlite3")
+    store = store_backend.open()
     store.put_session("s-1", "owner", b"sealed", "new", replace=True)
     for offset in (0, 10, 20):
         store.add_receipt("s-1", StoredReceipt("u1", offset, 10, f"d{offset}"))
     store.add_receipt("s-2", StoredReceipt("u2", 0, 5, "other"))
+    big = StoredReceipt("u4", 3 * 2**31, 2**31, "beyond 32 bits", 6 * 2**31)  # byte positions past 4 GiB
+    store.add_receipt("s-3", big)
+    assert store.receipts_of("s-3") == [big]
     assert [r.offset for r in store.receipts_of("s-1")] == [0, 10, 20]
     store.add_receipt("s-1", StoredReceipt("u1", 10, 7, "again"))  # the server lost bytes from 10
     assert store.receipts_of("s-1") == [StoredReceipt("u1", 0, 10, "d0"), StoredReceipt("u1", 10, 7, "again")]
@@ -270,8 +273,8 @@ def test_a_receipt_replaces_those_at_or_past_its_offset_and_the_session_takes_th
     assert store.receipts_of("s-2") == []
 
 
-def test_a_claim_is_taken_over_from_a_named_dead_holder_only(stores: list[SQLiteStore], tmp_path: Path) -> None:
-    store = open_(stores, tmp_path / "state.sqlite3")
+def test_a_claim_is_taken_over_from_a_named_dead_holder_only(store_backend: Backend) -> None:
+    store = store_backend.open()
     store.put_session("s-1", "owner", b"sealed", "new", replace=True)
     assert store.get_claim("s-1") == StoredClaim("new", None, None)
     assert store.claim_session("s-1", "owner", "h1", 30.0, takeover_only=False, filename=None, media_type=None)

@@ -378,7 +378,7 @@ def test_a_store_of_a_newer_version_is_refused_on_every_backend(store_backend: B
 def test_a_new_store_has_every_table_on_every_backend(store_backend: Backend) -> None:
     store = store_backend.open()
     assert store.schema_version == latest_version()
-    assert store_backend.tables() == {"meta", "uploads", "sessions", "transcribe_jobs"}
+    assert store_backend.tables() == {"meta", "uploads", "sessions", "transcribe_jobs", "upload_receipts"}
     assert store_backend.columns("sessions") >= CLAIM_COLUMNS
     assert store_backend.rows("SELECT value FROM meta WHERE name = 'schema_version'") == [
         {"value": str(latest_version())}
