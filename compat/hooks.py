@@ -82,8 +82,10 @@ def observers() -> tuple[Observer, ...]:
 def on_legacy_call(operation: str, site: CallSite, via: str) -> None:
     """Report one legacy call to every observer, in the order they were added.
 
-    ``operation`` is the staging name of the call (``create_session``, ``media_source``,
-    ``upload``, ``align``, ``get_result``, ``delete``); ``via`` names the surface that serves it.
+    ``operation`` is the staging name of the call (Batch V1: ``create_session``, ``media_source``,
+    ``upload``, ``align``, ``get_result``, ``delete``; the Zoom Media API v1/v2: ``zm_create_session``,
+    ``zm_upload``, ``zm_video_url``, ``zm_get_result``, ``zm_captions``); ``via`` names the surface
+    that serves it.
     An observer's exception propagates: the surface then sends nothing.
     """
     for observer in _observers:

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from compat.config import Settings, Size, TransportOverrides, option, take_store_object
 from compat.errors import ConfigurationError
+from compat.formats import TimeUnit
 from compat.v1.validation import UnknownFields
 
 __all__ = [
@@ -75,6 +76,19 @@ class Options(Settings):
     allow_insecure_webhooks: bool = option(
         False, "accept webhook_url values V1 refused (plain http, localhost, IP addresses), for local tests"
     )
+    time_unit: TimeUnit | None = option(
+        None,
+        "the unit of word times in legacy answers, s or ms (default: each generation's own: ms on the Zoom "
+        "Media routes, s in the Batch V1 result)",
+    )
+
+    def time_unit_for(self, generation: Literal["batch_v1", "zoommedia"]) -> TimeUnit:
+        """The unit of word times in a legacy answer: :attr:`time_unit`, else the generation's default
+        (Zoom Media API v1/v2: ``"ms"``, what its clients read; Batch V1: ``"s"``, its result example's
+        unit and what V3 gives). See MIGRATION.md, "Word times"."""
+        if self.time_unit is not None:
+            return self.time_unit
+        return "ms" if generation == "zoommedia" else "s"
 
     @classmethod
     def of(cls, settings: Settings) -> Options:
@@ -96,6 +110,7 @@ class OptionOverrides(TransportOverrides, total=False):
     document_type: str | None
     max_media_bytes: int | str | None
     allow_insecure_webhooks: bool | None
+    time_unit: TimeUnit | None
 
 
 class InterceptOverrides(OptionOverrides, total=False):
@@ -148,8 +163,9 @@ def add_option_arguments(
             group.add_argument(flag, dest=name, action="store_true", default=None, help=text)
             continue
         spelling: dict[str, Any] = {"type": _argument_type(name)}
-        if get_origin(field.annotation) is Literal:
-            spelling = {"choices": get_args(field.annotation)}
+        choices = _choices(field.annotation)
+        if choices:
+            spelling = {"choices": choices}
         group.add_argument(flag, dest=name, default=None, required=name in required, help=text, **spelling)
 
 
@@ -157,6 +173,14 @@ def option_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The options given on the command line (flags made by :func:`add_option_arguments`)."""
     given = vars(args)
     return {name: given[name] for name in Options.model_fields if given.get(name) is not None}
+
+
+def _choices(annotation: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal`` annotation (also inside ``Literal[...] | None``); empty otherwise."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    literals = [arg for arg in get_args(annotation) if get_origin(arg) is Literal]
+    return get_args(literals[0]) if len(literals) == 1 else ()
 
 
 def _argument_type(name: str) -> Any:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from compat.errors import APIStatusError, NotFoundError, ScriptixError, UploadCancelledError
+from compat.formats import TimeUnit, convert_times
 from compat.media import AddressPolicy, MediaDownload, MediaError, MediaFetcher, media_filename
 from compat.options import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Options
 from compat.sessions import Claim, SessionBook, SessionNotOwnedError, SessionRecord, TransferState
@@ -306,6 +307,7 @@ class Translator:
         filename: str | None,
         content_length: int | None = None,
         on_progress: ProgressCallback | None = None,
+        any_media_type: bool = False,
     ) -> dict[str, Any]:
         """V1 ``PUT /api/v3/speech-to-text/session/{id}`` (raw body, ``x-filename``).
 
@@ -320,10 +322,16 @@ class Translator:
         that begins once the upstream has the whole file answers 200 when its body matches the
         receipts, else V1's 400 (a complete upload is never replaced); one that overlapped the PUT
         that sent it is a second upload (400), whatever its body.
+
+        ``any_media_type``: a ``content_type`` that is not ``audio/*`` or ``video/*`` is sent as
+        ``application/octet-stream`` instead of refused (the Zoom Media upload took any file; the
+        server then reports what it cannot transcribe).
         """
         token = require_token(token)
         session_id = validate_session_id(session_id)
-        media_type, name = validate_upload(content_type=content_type, filename=filename, content_length=content_length)
+        media_type, name = validate_upload(
+            content_type=content_type, filename=filename, content_length=content_length, any_type=any_media_type
+        )
         file = _refuse_empty(file, "Invalid data: the upload body is empty")
         record = self._owned_session(token, session_id)
         kind = _media_kind(media_type)
@@ -475,6 +483,19 @@ class Translator:
             check = verify_prefix(stream, checked, total, keep_limit=0)
             return check.matched and not read_some(stream, 1)
 
+    def check_upload(self, token: str | None, session_id: str) -> None:
+        """Refuse an upload before its body is read: 401, 404 (an unknown session or another token's),
+        400 (media already uploaded or arriving). A front door whose body must be parsed to learn the
+        file's name (the Zoom Media multipart upload) asks this first, so the session is judged before
+        the body, in the order that API checked them; and a second upload is a 400 there whatever its
+        body (:meth:`upload` answers a PUT retried with the very bytes already up 200).
+        """
+        token = require_token(token)
+        session_id = validate_session_id(session_id)
+        record = self._owned_session(token, session_id)
+        if record.state == "uploaded" or (record.state == "uploading" and self.transfers.running(session_id)):
+            raise refuse(400, ALREADY_UPLOADED)
+
     # align --------------------------------------------------------------------------------
 
     def align(
@@ -563,8 +584,12 @@ class Translator:
 
     # results ------------------------------------------------------------------------------
 
-    def get_result(self, token: str | None, session_id: str) -> dict[str, Any]:
-        """V1 ``GET …/session/{id}/result``, normalised to the V1 shape."""
+    def get_result(self, token: str | None, session_id: str, *, time_unit: TimeUnit | None = None) -> dict[str, Any]:
+        """V1 ``GET …/session/{id}/result``, normalised to the V1 shape.
+
+        Word times are in ``time_unit`` (default: the ``time_unit`` option, else the Batch V1 unit,
+        seconds); V3 gives seconds.
+        """
         token = require_token(token)
         session_id = validate_session_id(session_id)
         record = self._open(token, session_id)
@@ -581,7 +606,8 @@ class Translator:
                 }
             )
         transcript = self.v3.with_token(token).get_result(session_id)
-        return v1_result(transcript, session_id)
+        unit = time_unit or self.options.time_unit_for("batch_v1")
+        return convert_times(v1_result(transcript, session_id), "s", unit)
 
     def delete(self, token: str | None, session_id: str) -> dict[str, Any]:
         """V1 ``DELETE …/session/{id}``; also stops a transfer in flight and drops local state."""

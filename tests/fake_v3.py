@@ -80,12 +80,13 @@ class FakeV3:
         self.requests: list[tuple[str, str, int]] = []  # (method, route, body bytes received)
         self.session_lookups_before_assigned = 0
         self.rejected_tokens: set[str] = set()  # any other non-empty token is a valid account
-        self.v1_calls: list[str] = []  # V1-only calls that reached "V3" (must stay empty)
+        self.v1_calls: list[str] = []  # legacy calls that reached "V3" (V1-only, Zoom Media): must stay empty
         self.accept_align = False  # True: answer the V1 multipart /align (for the passthrough option)
         self.align_bodies: list[tuple[str, bytes]] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         server.expect_request(re.compile(r"^/api/v3/.*")).respond_with_handler(self._dispatch)
+        server.expect_request(re.compile(r"^/api/v[12]/.*")).respond_with_handler(self._zoom_media)
 
     @property
     def base_url(self) -> str:
@@ -172,6 +173,12 @@ class FakeV3:
             status, headers = fault
             return _json({"error": f"injected {status}"}, int(status), headers)
         return _json({"error": f"injected {fault}"}, int(fault))
+
+    def _zoom_media(self, request: Request) -> Response:
+        """The Zoom Media API v1/v2 (``/api/v1|v2/…``): retired, as Scriptix answers it; recorded as legacy."""
+        self.v1_calls.append(f"{request.method} {request.path}")
+        self.requests.append((request.method, "zoom-media", 0))
+        return _json({"error": "Gone: the Zoom Media API v1/v2 was retired; use the V3 API"}, 410)
 
     # sessions -----------------------------------------------------------------------------
 

@@ -8,35 +8,44 @@ answer types, shared by every generation, are in :mod:`compat.frontdoor.http`).
 :func:`prepare` reads a request once: its operation and, for a create, its JSON body, parsed
 here and nowhere else (the staging name of the call, ``media_source`` or ``create_session``,
 comes from that one parse). :func:`dispatch` serves the prepared call.
+
+``GET …/result`` honours ``Accept`` (:mod:`compat.negotiate`): JSON by default (no header, ``*/*``,
+``application/json``), the captions for ``text/vtt``, ``text/srt`` or ``application/x-subrip``
+(rendered by :mod:`compat.formats` once the session is done; 409 before), and 406 for anything else,
+never a body the caller did not ask for. Word times are in the ``time_unit`` option (default seconds).
 """
 
 from __future__ import annotations
 
 import io
-import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from compat.errors import ScriptixError
+from compat.formats import render
 from compat.frontdoor.http import (
     V1Answer,
     V1Request,
     answer_for,
     content_length,
     empty_body,
+    part_type,
     read_json_body,
     token_of,
 )
+from compat.negotiate import CONTENT_TYPES, negotiate
 from compat.translate import Translator
 from compat.v1.validation import parse_create_body, refuse, require_token
 
-__all__ = ["SESSION", "Operation", "V1Call", "dispatch", "match", "prepare"]
+__all__ = ["NOT_ACCEPTABLE", "NOT_DONE", "SESSION", "Operation", "V1Call", "dispatch", "match", "prepare"]
 
 Operation = Literal["create_session", "upload", "align", "get_result", "delete"]
 
 SESSION = "/api/v3/speech-to-text/session"
+NOT_ACCEPTABLE = "Not Acceptable: a result is served as application/json, text/vtt, text/srt or application/x-subrip"
+NOT_DONE = "Conflict: the session is not done yet; its captions are served once its status is done"
 _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
     ("POST", re.compile(rf"^{SESSION}/?$"), "create_session"),
     ("PUT", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/?$"), "upload"),
@@ -135,12 +144,30 @@ def dispatch(translator: Translator, call: V1Call | V1Request) -> V1Answer:
         if operation == "align":
             return V1Answer(200, _align(translator, token, session_id or "", request))
         if operation == "get_result":
-            return V1Answer(200, translator.get_result(token, session_id or ""))
+            return _result(translator, token, session_id or "", request)
         return V1Answer(200, translator.delete(token, session_id or ""))
     except ScriptixError as exc:
         if exc.status_code is None:
             raise
         return answer_for(exc)
+
+
+def _result(translator: Translator, token: str | None, session_id: str, request: V1Request) -> V1Answer:
+    """The result as JSON, or its captions when ``Accept`` asks for WebVTT or SRT (406 when it asks for
+    nothing served, checked after the token and before the session; 409 while not done)."""
+    wanted = negotiate(request.header("accept"))
+    if wanted is None:
+        raise refuse(406, NOT_ACCEPTABLE)
+    unit = translator.options.time_unit_for("batch_v1")
+    answer = translator.get_result(token, session_id, time_unit=unit)
+    if wanted.format == "json":
+        return V1Answer(200, answer)
+    result = answer.get("result") or {}
+    if result.get("status") == "failed":
+        raise refuse(409, f"Conflict: {result.get('error') or 'the media could not be transcribed'}")
+    if result.get("status") != "done":
+        raise refuse(409, NOT_DONE)
+    return V1Answer.of_text(render(answer, wanted.format, time_unit=unit), CONTENT_TYPES[wanted.media_type])
 
 
 def _align(translator: Translator, token: str | None, session_id: str, request: V1Request) -> dict[str, Any]:
@@ -176,7 +203,7 @@ def _align(translator: Translator, token: str | None, session_id: str, request: 
             session_id,
             media.stream,
             transcript_stream,
-            media_type=_part_type(media.mimetype, media.filename),
+            media_type=part_type(media.mimetype, media.filename),
             media_filename=media.filename or None,
             transcript_filename=(transcript.filename if transcript is not None else None) or None,
         )
@@ -184,11 +211,3 @@ def _align(translator: Translator, token: str | None, session_id: str, request: 
         media.close()
         if transcript is not None:
             transcript.close()
-
-
-def _part_type(declared: str | None, filename: str | None) -> str | None:
-    """A part's media type; an absent or generic one is guessed from its file name (as LegacyClient does)."""
-    if declared and declared.lower() not in ("application/octet-stream", "binary/octet-stream"):
-        return declared
-    guessed, _ = mimetypes.guess_type(filename or "")
-    return guessed or declared or None

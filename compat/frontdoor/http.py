@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -26,6 +27,7 @@ __all__ = [
     "content_length",
     "empty_body",
     "header_text",
+    "part_type",
     "read_json_body",
     "token_of",
 ]
@@ -69,6 +71,17 @@ class V1Request:
     path: str
     headers: Mapping[str, str | bytes]
     body: IO[bytes] | None = None
+    query: str = ""
+    """The query string as sent (without ``?``): a Zoom Media read may name its ``format`` there."""
+
+    def query_value(self, name: str) -> str | None:
+        """The first value of query parameter ``name`` (percent-decoded), ``None`` when absent."""
+        from urllib.parse import parse_qsl
+
+        for key, value in parse_qsl(self.query, keep_blank_values=True):
+            if key == name:
+                return value
+        return None
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -80,13 +93,22 @@ class V1Request:
 
 @dataclass
 class V1Answer:
-    """What the legacy caller receives: a status and the V1 JSON."""
+    """What the legacy caller receives: a status and the legacy JSON, or a text (captions) with its type."""
 
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    text: str | None = None
+    """A body that is not JSON (WebVTT or SRT captions), sent as UTF-8 in place of ``body``."""
+
+    @classmethod
+    def of_text(cls, text: str, content_type: str) -> V1Answer:
+        """A 200 answer whose body is ``text`` (captions), with its ``Content-Type``."""
+        return cls(200, {}, {"Content-Type": content_type}, text=text)
 
     def content(self) -> bytes:
+        if self.text is not None:
+            return self.text.encode("utf-8")
         return json.dumps(self.body).encode()
 
 
@@ -148,3 +170,12 @@ def read_json_body(request: V1Request) -> bytes:
 def empty_body() -> IO[bytes]:
     """A body with no bytes, for a request that came without one."""
     return io.BytesIO(b"")
+
+
+def part_type(declared: str | None, filename: str | None) -> str | None:
+    """A multipart part's media type; an absent or generic one is guessed from its file name (as
+    ``LegacyClient`` does)."""
+    if declared and declared.lower() not in ("application/octet-stream", "binary/octet-stream"):
+        return declared
+    guessed, _ = mimetypes.guess_type(filename or "")
+    return guessed or declared or None

@@ -1,14 +1,15 @@
-"""The gateway's WSGI application: V1 calls to the translator, everything else to the upstream.
+"""The gateway's WSGI application: legacy calls to the translator, everything else to the upstream.
 
 One :class:`GatewayApp` holds one :class:`~compat.V3Client` (no token of its own), one
 :class:`~compat.translate.Translator` and one :class:`~compat.gateway.proxy.Proxy`. For each request:
 
 * ``/_gateway/health`` is answered here (never proxied);
-* a V1 call (as :func:`compat.frontdoor.batch_v1.match` sees it, on the raw path, or on the path with its
-  percent-escapes, repeated slashes and dot segments resolved, so no spelling slips a V1 call past
-  the translator) is served by :func:`compat.frontdoor.batch_v1.dispatch` with the caller's own token; a
-  refusal or an upstream error is its V1 status and JSON; no answer from the upstream is 502
-  (504 for a timeout);
+* a legacy call (as :func:`compat.frontdoor.routes.match` sees it, on the raw path, or on the path
+  with its percent-escapes, repeated slashes and dot segments resolved, so no spelling slips a call
+  past the translator) is served by its generation's front door with the caller's own token: the
+  Batch V1 calls (``/api/v3/…/session``) and the Zoom Media API v1/v2 (``/api/v1|v2/…/session``) side
+  by side, the path decides; a refusal or an upstream error is that generation's status and JSON;
+  no answer from the upstream is 502 (504 for a timeout);
 * anything else is proxied unchanged.
 
 A chunked V1 PUT (no ``Content-Length``) is read ahead up to
@@ -39,7 +40,7 @@ from typing_extensions import Unpack
 from compat._version import __version__
 from compat.config import Settings
 from compat.errors import APITimeoutError, ScriptixError, UploadCancelledError
-from compat.frontdoor.batch_v1 import dispatch, match, prepare
+from compat.frontdoor import batch_v1, routes
 from compat.frontdoor.http import V1Request, token_of
 from compat.gateway.http import (
     LimitedInput,
@@ -81,7 +82,7 @@ class GatewayApp:
 
     Attributes:
         upstream: the Scriptix base URL every call goes to.
-        translator: the one :class:`~compat.translate.Translator` serving the V1 calls.
+        translator: the one :class:`~compat.translate.Translator` serving the legacy calls.
         draining: set during a graceful shutdown; the health endpoint then answers 503.
     """
 
@@ -139,7 +140,7 @@ class GatewayApp:
             return self._own(method, path)
         v1 = v1_path(method, path)
         if v1 is not None:
-            return self._v1(environ, method, v1, headers)
+            return self._v1(environ, method, v1, target.partition("?")[2], headers)
         return self.proxy.forward(environ, method, target)
 
     def _own(self, method: str, path: str) -> Reply:
@@ -152,24 +153,26 @@ class GatewayApp:
             503 if self.draining else 200, {"status": status, "version": __version__, "upstream": self.upstream}
         )
 
-    def _v1(self, environ: dict[str, Any], method: str, path: str, headers: dict[str, str]) -> Reply:
+    def _v1(self, environ: dict[str, Any], method: str, path: str, query: str, headers: dict[str, str]) -> Reply:
         body = _input(environ)
         if body is not None and _chunked_upload(environ, method, path):
             head, rest = read_ahead(body)  # a chunked PUT that ends soon goes up with its length known
             body = io.BytesIO(head) if rest is None else rest
-        call = prepare(V1Request(method, path, headers, body))  # a create body is parsed here, once
+        # A JSON body is parsed here, once; the front door names the call for the staging hook.
+        call = routes.prepare(V1Request(method, path, headers, body, query=query))
         on_legacy_call(call.staging_name, remote_site(str(environ.get("REMOTE_ADDR") or "-")), "gateway")
         try:
-            answer = dispatch(self.translator, call)
+            answer = routes.dispatch(self.translator, call)
         except ScriptixError as exc:  # dispatch raises only when no upstream answer came
             failed = body_error(exc)
             if failed is not None:  # the caller's body, not the upstream, is what failed
                 return _body_failed(failed, method, path)
             if isinstance(exc, UploadCancelledError):
-                return error_reply(409, "Conflict: the upload was cancelled (the session was deleted meanwhile)")
+                message = "Conflict: the upload was cancelled (the session was deleted meanwhile)"
+                return json_reply(409, routes.error_body(call, 409, message))
             if isinstance(exc, APITimeoutError):
-                return error_reply(504, f"Gateway Timeout: {exc.message}")
-            return error_reply(502, f"Bad Gateway: {exc.message}")
+                return json_reply(504, routes.error_body(call, 504, f"Gateway Timeout: {exc.message}"))
+            return json_reply(502, routes.error_body(call, 502, f"Bad Gateway: {exc.message}"))
         content = answer.content()
         answer_headers = {**answer.headers, "Content-Length": str(len(content))}
         return Reply(status=answer.status, headers=list(answer_headers.items()), body=[content])
@@ -203,16 +206,16 @@ def make_app(
 
 
 def v1_path(method: str, raw_path: str) -> str | None:
-    """The path to serve as a V1 call, or ``None`` when the request is not one.
+    """The path to serve as a legacy call (Batch V1 or Zoom Media), or ``None`` when the request is not one.
 
     The raw path is tried first (a session id keeps its escapes, so ``..%2F..%2Fetc`` is refused by
     validation), then its normal form (escapes decoded, ``//`` and dot segments resolved, as an
     upstream would read it), so that ``/api/v3/speech-to-text/%73ession`` is translated, not proxied.
     """
-    if match(method, raw_path) is not None:
+    if routes.match(method, raw_path) is not None:
         return raw_path
     normal = _normal_path(raw_path)
-    if normal != raw_path and match(method, normal) is not None:
+    if normal != raw_path and routes.match(method, normal) is not None:
         return normal
     return None
 
@@ -250,8 +253,8 @@ def _input(environ: dict[str, Any]) -> IO[bytes] | None:
 
 
 def _chunked_upload(environ: dict[str, Any], method: str, path: str) -> bool:
-    """A V1 upload whose body has no ``Content-Length`` (chunked)."""
-    found = match(method, path)
+    """A Batch V1 upload (PUT) whose body has no ``Content-Length`` (chunked)."""
+    found = batch_v1.match(method, path)
     return found is not None and found[0] == "upload" and not str(environ.get("CONTENT_LENGTH") or "").strip()
 
 

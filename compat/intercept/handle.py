@@ -16,7 +16,8 @@ class InstallHandle:
     """A live interception: ``uninstall()`` (or leaving the ``with`` block) removes it.
 
     ``translator`` and ``v3`` are the installation's :class:`~compat.translate.Translator` and
-    :class:`~compat.V3Client`; ``legacy_base_url`` is the URL whose V1 calls are served.
+    :class:`~compat.V3Client`; ``legacy_base_urls`` are the URLs whose legacy calls are served
+    (``legacy_base_url``, the first of them: ``https://api.scriptix.io`` by default).
     ``uninstall()`` may be called more than once; only the first call counts.
     """
 
@@ -36,7 +37,13 @@ class InstallHandle:
 
     @property
     def legacy_base_url(self) -> str:
-        return self._installation.target.url
+        return self._installation.targets.url
+
+    @property
+    def legacy_base_urls(self) -> tuple[str, ...]:
+        """Every URL served: ``https://api.scriptix.io`` and ``https://api.zoommedia.ai``, unless
+        ``legacy_base_url`` narrowed them to one."""
+        return self._installation.targets.urls
 
     @property
     def installed(self) -> bool:
@@ -59,4 +66,6 @@ class InstallHandle:
 
     def __repr__(self) -> str:
         state = "installed" if self._live else "uninstalled"
-        return f"<InstallHandle {self._installation.via} legacy_base_url={self.legacy_base_url!r} {state}>"
+        urls = self.legacy_base_urls
+        also = f" (and {', '.join(urls[1:])})" if len(urls) > 1 else ""
+        return f"<InstallHandle {self._installation.via} legacy_base_url={self.legacy_base_url!r}{also} {state}>"

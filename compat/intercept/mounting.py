@@ -1,4 +1,4 @@
-"""``mount()``: a shim adapter on one ``requests.Session`` for the legacy URL prefix."""
+"""``mount()``: a shim adapter on one ``requests.Session`` for the legacy URL prefixes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from typing_extensions import Unpack
 
-from compat.config import DEFAULT_BASE_URL, Settings
+from compat.config import Settings
 from compat.intercept.handle import InstallHandle
 from compat.intercept.installation import Installation
 from compat.intercept.options import InterceptOptions
@@ -19,7 +19,7 @@ __all__ = ["mount"]
 
 
 class _MountedAdapter(HTTPAdapter):
-    """The shim for one session: serves V1 calls, hands anything else to the session's next adapter."""
+    """The shim for one session: serves legacy calls, hands anything else to the session's next adapter."""
 
     def __init__(self, installation: Installation, session: requests.Session) -> None:
         super().__init__(pool_connections=1, pool_maxsize=1)
@@ -46,29 +46,33 @@ class _MountedAdapter(HTTPAdapter):
 def mount(
     session: requests.Session,
     *,
-    legacy_base_url: str = DEFAULT_BASE_URL,
+    legacy_base_url: str | None = None,
     options: Settings | None = None,
     **overrides: Unpack[InterceptOverrides],
 ) -> InstallHandle:
-    """Serve V1 calls made through ``session`` only; other sessions and ``requests.post`` are untouched.
+    """Serve legacy calls made through ``session`` only; other sessions and ``requests.post`` are untouched.
 
-    Mounts a shim adapter on ``session`` for the ``legacy_base_url`` prefix (options as for
-    :func:`install`). ``handle.uninstall()`` unmounts it and puts back the adapter that was mounted
-    at that exact prefix before, if any.
+    Mounts a shim adapter on ``session`` for each legacy URL prefix (``https://api.scriptix.io/`` and
+    ``https://api.zoommedia.ai/``, or ``legacy_base_url``; options as for :func:`install`).
+    ``handle.uninstall()`` unmounts it and puts back the adapter that was mounted at each of those
+    exact prefixes before, if any.
     """
     if not isinstance(session, requests.Session):
         raise TypeError(f"mount() takes a requests.Session, not {type(session).__name__}")
     installation = Installation(InterceptOptions.build(legacy_base_url, options, overrides), via="compat.mount()")
-    prefix = installation.target.mount_prefix
     adapter = _MountedAdapter(installation, session)
-    previous = session.adapters.get(prefix)
-    session.mount(prefix, adapter)
+    previous: dict[str, BaseAdapter | None] = {}
+    for target in installation.targets.targets:
+        prefix = target.mount_prefix
+        previous.setdefault(prefix, session.adapters.get(prefix))
+        session.mount(prefix, adapter)
 
     def release() -> None:
-        if session.adapters.get(prefix) is adapter:
-            del session.adapters[prefix]
-            if previous is not None:
-                session.mount(prefix, previous)
+        for prefix, before in previous.items():
+            if session.adapters.get(prefix) is adapter:
+                del session.adapters[prefix]
+                if before is not None:
+                    session.mount(prefix, before)
         installation.close()
 
     return InstallHandle(installation, release)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compat.config import Settings
-from compat.intercept.target import LegacyTarget
+from compat.intercept.target import LegacyTargets
 from compat.options import Options, resolve_options
 
 __all__ = ["InterceptOptions"]
@@ -22,16 +22,19 @@ _NO_TOKEN = (
 class InterceptOptions:
     """What one installation is built from; equal ones mean the same installation."""
 
-    target: LegacyTarget
+    targets: LegacyTargets
     options: Options
     store: Any | None  # an open store given as store= (compared by identity), else None
 
     @classmethod
-    def build(cls, legacy_base_url: str, options: Settings | None, overrides: Mapping[str, object]) -> InterceptOptions:
+    def build(
+        cls, legacy_base_url: str | None, options: Settings | None, overrides: Mapping[str, object]
+    ) -> InterceptOptions:
         """The options of an ``install()`` or ``mount()`` call, checked and resolved once.
 
         Raises :class:`compat.ConfigurationError` for an ``api_key`` (each request brings its token),
-        a bad option, or a ``legacy_base_url`` that is not a plain http(s) URL.
+        a bad option, or a ``legacy_base_url`` that is not a plain http(s) URL (``None``: both legacy
+        hosts, :data:`~compat.intercept.target.DEFAULT_LEGACY_URLS`).
         """
         resolved, store = resolve_options(options, overrides, no_token=_NO_TOKEN)
-        return cls(LegacyTarget.parse(legacy_base_url), resolved, store)
+        return cls(LegacyTargets.parse(legacy_base_url), resolved, store)

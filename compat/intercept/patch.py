@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from typing_extensions import Unpack
 
-from compat.config import DEFAULT_BASE_URL, Settings
+from compat.config import Settings
 from compat.errors import ConfigurationError
 from compat.intercept.handle import InstallHandle
 from compat.intercept.installation import Installation
@@ -71,17 +71,18 @@ def current() -> Installed | None:
 
 def install(
     *,
-    legacy_base_url: str = DEFAULT_BASE_URL,
+    legacy_base_url: str | None = None,
     options: Settings | None = None,
     **overrides: Unpack[InterceptOverrides],
 ) -> InstallHandle:
     """Serve V1 calls made with ``requests`` (any session, and ``requests.post(...)`` & co.) on V3.
 
-    ``legacy_base_url`` is where the legacy code sends its V1 calls (``https://api.scriptix.io``);
-    ``base_url`` is the shim's upstream (default: the same host, from ``SCRIPTIX_BASE_URL`` if set);
-    when it differs from ``legacy_base_url``, requests to the legacy URL that are not V1 calls are sent
-    to ``base_url`` too (same method, headers, body, path below the prefix and query), never to the
-    legacy host.
+    ``legacy_base_url`` is where the legacy code sends its calls: by default both
+    ``https://api.scriptix.io`` (Batch V1) and ``https://api.zoommedia.ai`` (the Zoom Media API
+    v1/v2), a URL narrows it to that one; on each, the path decides which generation serves a call.
+    ``base_url`` is the shim's upstream (default: Scriptix, from ``SCRIPTIX_BASE_URL`` if set); a
+    request to a legacy URL other than ``base_url`` that is not a legacy call is sent to ``base_url``
+    too (same method, headers, body, path below the prefix and query), never to the legacy host.
     The other options are :class:`compat.Options` (``options=``, and keyword overrides on top), as
     for :class:`compat.LegacyClient`; there is no ``api_key``: each request brings its token.
 
@@ -107,7 +108,11 @@ def install(
         wrapper = _intercepting(original, slot)
         setattr(HTTPAdapter, _PATCHED, wrapper)
         _installed = Installed(installation, slot, original, wrapper, handles=1)
-    log.debug("installed: V1 calls to %s are served on %s", installation.target.url, installation.v3.settings.base_url)
+    log.debug(
+        "installed: legacy calls to %s are served on %s",
+        ", ".join(installation.targets.urls),
+        installation.v3.settings.base_url,
+    )
     return InstallHandle(installation, release_install)
 
 

@@ -1,13 +1,24 @@
-"""The legacy URL: which requests are V1 calls to serve, and the ``Session.mount`` prefix for it."""
+"""The legacy URLs: which requests are legacy calls to serve, and the ``Session.mount`` prefix of each.
+
+By default ``install()`` and ``mount()`` cover both hosts legacy code calls: ``https://api.scriptix.io``
+(Batch V1, and Scriptix's own ``api/v2``) and ``https://api.zoommedia.ai`` (the Zoom Media API v1/v2,
+before the Scriptix name); ``legacy_base_url`` narrows them to one URL. On each, the path decides
+which generation's front door serves a call (:mod:`compat.frontdoor.routes`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from compat.config import DEFAULT_BASE_URL
 from compat.errors import ConfigurationError
 
-__all__ = ["LegacyTarget"]
+__all__ = ["DEFAULT_LEGACY_URLS", "ZOOM_MEDIA_URL", "LegacyTarget", "LegacyTargets"]
+
+ZOOM_MEDIA_URL = "https://api.zoommedia.ai"
+DEFAULT_LEGACY_URLS = (DEFAULT_BASE_URL, ZOOM_MEDIA_URL)
+"""What ``install()`` and ``mount()`` cover unless ``legacy_base_url`` narrows it."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -81,3 +92,33 @@ class LegacyTarget:
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = "" if self.port == _DEFAULT_PORTS[self.scheme] else f":{self.port}"
         return f"{self.scheme}://{host}{port}{self.path}/"
+
+
+@dataclass(frozen=True)
+class LegacyTargets:
+    """The legacy URLs one installation serves: :data:`DEFAULT_LEGACY_URLS`, or the one ``legacy_base_url``."""
+
+    targets: tuple[LegacyTarget, ...]
+
+    @classmethod
+    def parse(cls, legacy_base_url: str | None) -> LegacyTargets:
+        """Both default hosts for ``None``; else the one URL (see :meth:`LegacyTarget.parse`)."""
+        urls = DEFAULT_LEGACY_URLS if legacy_base_url is None else (legacy_base_url,)
+        return cls(tuple(LegacyTarget.parse(url) for url in urls))
+
+    @property
+    def url(self) -> str:
+        """The first legacy URL (``https://api.scriptix.io`` by default)."""
+        return self.targets[0].url
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(target.url for target in self.targets)
+
+    def find(self, url: str) -> tuple[LegacyTarget, str] | None:
+        """The target ``url`` is for and its path below it, or ``None`` when it is for none of them."""
+        for target in self.targets:
+            path = target.relative_path(url)
+            if path is not None:
+                return target, path
+        return None

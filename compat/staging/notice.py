@@ -23,13 +23,14 @@ import warnings
 from typing import Any
 
 from compat.hooks import CallSite
-from compat.staging.operations import replacement_for
+from compat.staging.operations import api_of, replacement_for
 
 __all__ = ["LegacyV1Warning", "observe", "warn_mode"]
 
 
 class LegacyV1Warning(DeprecationWarning):
-    """A Batch API V1 call was served by the shim; the message names its V3 replacement."""
+    """A legacy call (Batch API V1, or the Zoom Media API v1/v2) was served by the shim; the message
+    names the API, the call and its V3 replacement."""
 
 
 def __getattr__(name: str) -> Any:
@@ -75,7 +76,7 @@ def _warn(operation: str, site: CallSite, via: str) -> None:
     if mode == "off" or frame is None:
         return
     message = (
-        f"Scriptix Batch API V1 call {operation} (via {via}) is served by scriptix-compat on V3; "
+        f"{api_of(operation)} call {operation} (via {via}) is served by scriptix-compat on V3; "
         f"replace with {replacement_for(operation)}"
     )
     # "once": Python's per-site registry of the caller's module; "always": a fresh one each call.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["REPLACEMENTS", "LegacyOperation", "replacement_for"]
+__all__ = ["REPLACEMENTS", "LegacyOperation", "api_of", "replacement_for"]
 
 LegacyOperation = Literal[
     "create_session",
@@ -45,3 +45,8 @@ def replacement_for(operation: str) -> str:
     """One sentence naming the V3 replacement of ``operation`` and its MIGRATION.md section."""
     text, anchor = REPLACEMENTS.get(operation, ("see MIGRATION.md", "MIGRATION.md"))
     return f"{text}; see {anchor}"
+
+
+def api_of(operation: str) -> str:
+    """The legacy API ``operation`` belongs to, as a warning names it."""
+    return "Zoom Media API v1/v2" if operation.startswith("zm_") else "Scriptix Batch API V1"

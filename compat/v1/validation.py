@@ -174,7 +174,7 @@ def _check_webhook_host(url: str, where: str) -> None:
     parts = urlsplit(url)
     lifted = "(allow_insecure_webhooks=True lifts this for local tests)"
     if parts.scheme != "https":
-        raise refuse(422, f"Body Invalid: '{where}' must be an https URL: V1 calls back over HTTPS only {lifted}")
+        raise refuse(422, f"Body Invalid: '{where}' must be an https URL: callbacks go over HTTPS only {lifted}")
     try:  # the name a resolver would look up: IDNA look-alikes and full-width dots included
         host = (parts.hostname or "").encode("idna").decode("ascii").lower().rstrip(".")
     except UnicodeError:
@@ -182,9 +182,7 @@ def _check_webhook_host(url: str, where: str) -> None:
     if not host:
         raise refuse(422, f"Body Invalid: '{where}' has an invalid host name")
     if host in _LOCAL_NAMES or host.endswith(tuple("." + name for name in _LOCAL_NAMES)) or _is_ip_address(host):
-        raise refuse(
-            422, f"Body Invalid: '{where}' must name a public host: V1 refuses localhost and IP addresses {lifted}"
-        )
+        raise refuse(422, f"Body Invalid: '{where}' must name a public host, not localhost or an IP address {lifted}")
 
 
 def _is_ip_address(host: str) -> bool:
@@ -225,15 +223,19 @@ def validate_upload(
     content_type: str | None,
     filename: str | None,
     content_length: int | None,
+    any_type: bool = False,
 ) -> tuple[str, str]:
     """Check a V1 PUT upload's headers; ``(media type, filename)`` or a V1 4xx.
 
     The filename comes from ``x-filename``; without one the shim names the file ``upload``.
+    ``any_type``: a type other than ``audio/*``/``video/*`` is ``application/octet-stream``, not a 415.
     """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     major, _, minor = media_type.partition("/")
     if major not in ("audio", "video") or not minor or not _HEADER_NAME.fullmatch(minor):
-        raise refuse(415, "Content Invalid: Content-Type must be audio/* or video/*")
+        if not any_type:
+            raise refuse(415, "Content Invalid: Content-Type must be audio/* or video/*")
+        media_type = "application/octet-stream"
     if content_length is not None and content_length <= 0:
         raise refuse(400, "Invalid data: the upload body is empty")
     name = "upload" if filename is None else filename

@@ -58,6 +58,7 @@ SAMPLE: dict[str, Any] = {
     "document_type": "subtitle",
     "max_media_bytes": "5MB",
     "allow_insecure_webhooks": True,
+    "time_unit": "ms",
 }
 NO_TOKEN = {name: value for name, value in SAMPLE.items() if name != "api_key"}
 NEITHER = {name: value for name, value in NO_TOKEN.items() if name != "base_url"}
