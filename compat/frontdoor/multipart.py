@@ -51,6 +51,7 @@ class FilePart(io.RawIOBase):
         self._pending = memoryview(b"")
         self._state = "new"  # new -> in_part -> after_part -> done
         self._body_ended = False
+        self._spill = b""  # what a stream gave beyond the block asked for, fed to the decoder next
         self.filename: str = name
         self.content_type: str | None = None
         self.size = 0
@@ -142,14 +143,18 @@ class FilePart(io.RawIOBase):
             raise refuse(422, f"Body Invalid: the multipart body is malformed ({exc})") from None
 
     def _read_block(self) -> bytes:
-        reader = getattr(self._source, "read1", None)
-        try:
-            block = reader(_READ) if callable(reader) else self._source.read(_READ)
-        except ScriptixError:
-            raise
-        except (ClientDisconnected, OSError):
-            raise refuse(400, INCOMPLETE) from None
-        return bytes(block) if block else b""
+        """At most one block of the body (the decoder buffers what it is fed: a larger block is split)."""
+        if not self._spill:
+            reader = getattr(self._source, "read1", None)
+            try:
+                block = reader(_READ) if callable(reader) else self._source.read(_READ)
+            except ScriptixError:
+                raise
+            except (ClientDisconnected, OSError):
+                raise refuse(400, INCOMPLETE) from None
+            self._spill = bytes(block) if block else b""
+        block, self._spill = self._spill[:_READ], self._spill[_READ:]
+        return block
 
 
 def _plain_name(filename: str | None, default: str) -> str:

@@ -377,8 +377,14 @@ def _video_url(translator: Translator, body: dict[str, Any]) -> str:
     try:
         translator.fetcher.check(url, where="video_url")  # the media_source SSRF guard
     except MediaError as exc:
-        raise media_refusal(exc) from exc
+        raise _video_url_refusal(exc) from exc
     return str(url)
+
+
+def _video_url_refusal(exc: MediaError) -> ScriptixError:
+    """A ``media_source`` problem as the refusal of a ``video_url`` (named as the caller named it)."""
+    refusal = media_refusal(exc)
+    return refuse(refusal.status_code or 400, refusal.message.replace("media_source", "video_url"))
 
 
 def _upload_url(translator: Translator, token: str, session_id: str, url: str) -> None:
@@ -386,8 +392,7 @@ def _upload_url(translator: Translator, token: str, session_id: str, url: str) -
     try:
         download = translator.fetcher.open(url)
     except MediaError as exc:
-        refusal = media_refusal(exc)
-        raise refuse(refusal.status_code or 400, refusal.message.replace("media_source", "video_url")) from exc
+        raise _video_url_refusal(exc) from exc
     try:
         translator.upload(
             token,
@@ -400,6 +405,8 @@ def _upload_url(translator: Translator, token: str, session_id: str, url: str) -
     except ScriptixError as exc:
         if exc.status_code == 400 and exc.message == EMPTY_BODY:
             raise refuse(400, "Invalid data: video_url is empty") from exc
+        if isinstance(exc.__cause__, MediaError):  # the download failed while it was being uploaded
+            raise _video_url_refusal(exc.__cause__) from exc
         raise
     finally:
         download.close()

@@ -54,6 +54,13 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     verify.add_argument("--content-type", default=None, help="the media's type (default: guessed from its name)")
     verify.add_argument("--tolerance", type=float, default=1e-3, help="numbers equal within this (default 0.001)")
     verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument(
+        "--api",
+        choices=("batch_v1", "zoommedia"),
+        default="batch_v1",
+        help="the legacy flow to compare: batch_v1 (default) or zoommedia (the Zoom Media API v1/v2: create, "
+        "multipart upload, poll done, status and text/vtt captions)",
+    )
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -91,7 +98,13 @@ def _verify(args: argparse.Namespace) -> int:
     token = settings.token() or ("verify-token" if args.emulator else None)
     if not token:
         raise ValueError("no token: pass --api-key or set SCRIPTIX_API_KEY")
-    common = {"language": args.language, "token": token, "content_type": content_type, "tolerance": args.tolerance}
+    common = {
+        "language": args.language,
+        "token": token,
+        "content_type": content_type,
+        "tolerance": args.tolerance,
+        "api": args.api,
+    }
     if args.emulator:
         from compat.emulator import DEFAULT_LANGUAGES, Emulator
 

@@ -9,6 +9,12 @@ malformed JSON, an unknown language, an unknown session, a second delete, a resu
 delete), so errors and deletes are compared as well as the result. A recorded V1 result (a JSON
 file) can stand in for the V1 side; only the result is compared then.
 
+``api="zoommedia"`` runs the Zoom Media API v1/v2 flow instead (:func:`run_zoom_flow`): create, the
+multipart ``upload``, poll ``done``, the status JSON and the ``Accept: text/vtt`` captions, with the
+refusals of :data:`ZOOM_CHECKS` around them, against the old behaviour (a live Zoom Media service, or
+the emulator's legacy mode) and through the shim. Session ids are written ``<session_id>`` on both
+sides, so that ``sessionId`` and ``zoom_id`` are compared too.
+
 The normalising and diffing live in :mod:`compat.shadow` (``LegacyClient``'s shadow comparisons use
 them too); they are re-exported here. Only reads are shadowed: shadowing an upload would
 transcribe (and bill) twice.
@@ -21,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
@@ -29,6 +35,7 @@ from compat.shadow import SESSION, Difference, diff, normalise, shadow_compare
 
 __all__ = [
     "CHECKS",
+    "ZOOM_CHECKS",
     "Difference",
     "FlowAnswers",
     "VerifyReport",
@@ -36,6 +43,7 @@ __all__ = [
     "normalise",
     "run_flow",
     "run_v1_flow",
+    "run_zoom_flow",
     "shadow_compare",
     "verify",
 ]
@@ -57,6 +65,21 @@ CHECKS = (
     "result after the delete",
 )
 """The answers compared besides the result, in the order the flow makes them."""
+ZOOM_SESSION = "/api/v2/speech-to-text/session"
+ZOOM_UNKNOWN_LANGUAGE = "zz-zz"
+ZOOM_CHECKS = (
+    "create without a token",
+    "create with an unknown token",
+    "create with malformed JSON",
+    "create with an unknown language",
+    "status of an unknown session",
+    "captions before the upload",
+    "upload without an upload part",
+    "a second upload",
+    "an Accept nothing serves",
+)
+"""The Zoom Media answers compared besides the status and the captions, in the order the flow makes them."""
+Api = Literal["batch_v1", "zoommedia"]
 
 
 @dataclass
@@ -180,6 +203,85 @@ def _delete_if_created(call: Callable[..., requests.Response], response: request
         call("DELETE", f"/{session_id}")
 
 
+def run_zoom_flow(
+    http: requests.Session,
+    base_url: str,
+    token: str,
+    media: Path,
+    *,
+    language: str,
+    content_type: str,
+    timeout: float = 600.0,
+    poll_interval: float = 1.0,
+) -> FlowAnswers:
+    """The Zoom Media API v1/v2 flow and the refusals around it, as its clients (``pyzoomapi``) make them.
+
+    The result is ``{"status": <the done status JSON>, "captions": <the WebVTT text>}``; every session
+    id in it (and in the checks) is written ``<session_id>``.
+    """
+    answers = FlowAnswers(result={})
+    url = f"{base_url}{ZOOM_SESSION}"
+    created_ids: list[str] = []
+
+    def call(method: str, path: str = "", key: str | None = token, **kwargs: Any) -> requests.Response:
+        headers = {**({"X-Zoom-S2T-Key": key} if key is not None else {}), **kwargs.pop("headers", {})}
+        return http.request(method, url + path, headers=headers, timeout=kwargs.pop("timeout", 60), **kwargs)
+
+    def check(name: str, response: requests.Response) -> requests.Response:
+        answers.checks[name] = {"status": response.status_code, "body": _zoom_body(response, created_ids)}
+        return response
+
+    def upload(session_id: str) -> requests.Response:
+        with open(media, "rb") as body:
+            files = {"upload": (media.name, body, content_type)}
+            return call("POST", f"/{session_id}", files=files, timeout=600)
+
+    check("create without a token", call("POST", "/", key=None, json={"language": language}))
+    check("create with an unknown token", call("POST", "/", key=UNKNOWN_TOKEN, json={"language": language}))
+    check(
+        "create with malformed JSON",
+        call("POST", "/", data=b'{"language": ', headers={"Content-Type": "application/json"}),
+    )
+    check("create with an unknown language", call("POST", "/", json={"language": ZOOM_UNKNOWN_LANGUAGE}))
+    check("status of an unknown session", call("GET", f"/{UNKNOWN_SESSION}"))
+    created = call("POST", "/", json={"language": language, "punctuation": False})
+    created.raise_for_status()
+    session_id = str(created.json()["zoom_id"])
+    created_ids.append(session_id)
+    check("captions before the upload", call("GET", f"/{session_id}", headers={"Accept": "text/vtt"}))
+    check(
+        "upload without an upload part",
+        call("POST", f"/{session_id}", files={"media": (media.name, b"RIFF", content_type)}),
+    )
+    upload(session_id).raise_for_status()
+    deadline = time.monotonic() + timeout
+    while True:
+        status = call("GET", f"/{session_id}", headers={"Accept": "application/json"})
+        status.raise_for_status()
+        if status.json().get("done") is True or time.monotonic() > deadline:
+            break
+        time.sleep(poll_interval)
+    captions = call("GET", f"/{session_id}/", headers={"Accept": "text/vtt"})
+    answers.result = {
+        "status": _zoom_body(status, created_ids),
+        "captions": {"status": captions.status_code, "text": captions.text},
+    }
+    check("a second upload", upload(session_id))
+    check("an Accept nothing serves", call("GET", f"/{session_id}", headers={"Accept": "image/png"}))
+    return answers
+
+
+def _zoom_body(response: requests.Response, session_ids: list[str]) -> Any:
+    """The answer's JSON with each session id written ``<session_id>`` (ids differ between runs)."""
+    text = response.text
+    for session_id in session_ids:
+        text = text.replace(session_id, "<session_id>")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text[:500]
+
+
 def run_v1_flow(
     base_url: str,
     token: str,
@@ -206,20 +308,25 @@ def run_v1_flow(
     return answers.result
 
 
-def _run_on_v1(base_url: str, token: str, media: Path, **flow: Any) -> FlowAnswers:
+def _run_on_v1(base_url: str, token: str, media: Path, *, api: Api = "batch_v1", **flow: Any) -> FlowAnswers:
     with requests.Session() as http:
         http.trust_env = False
-        return run_flow(http, base_url, token, media, **flow)
+        return _FLOWS[api](http, base_url, token, media, **flow)
 
 
-def _run_on_shim(base_url: str, token: str, media: Path, *, options: dict[str, Any], **flow: Any) -> FlowAnswers:
+def _run_on_shim(
+    base_url: str, token: str, media: Path, *, options: dict[str, Any], api: Api = "batch_v1", **flow: Any
+) -> FlowAnswers:
     """The same requests through the shim: a session mounted with :func:`compat.mount`, V3 at ``base_url``."""
     from compat.intercept import mount
 
     with requests.Session() as http:
         http.trust_env = False
         with mount(http, legacy_base_url=SHIM_LEGACY_URL, base_url=base_url, **options):
-            return run_flow(http, SHIM_LEGACY_URL, token, media, **flow)
+            return _FLOWS[api](http, SHIM_LEGACY_URL, token, media, **flow)
+
+
+_FLOWS = {"batch_v1": run_flow, "zoommedia": run_zoom_flow}
 
 
 def verify(
@@ -233,23 +340,33 @@ def verify(
     recorded: Path | None = None,
     tolerance: float = 1e-3,
     poll_interval: float = 1.0,
+    api: Api = "batch_v1",
     **options: Any,
 ) -> VerifyReport:
     """Run (or load) the V1 side and the shim's side for ``media`` and compare the answers.
 
     With ``v1_base_url`` the result and every one of :data:`CHECKS` are compared; with
     ``recorded`` (a V1 result as JSON) only the result. ``options`` go to the shim (``mount``).
+    ``api="zoommedia"``: the Zoom Media API v1/v2 flow and :data:`ZOOM_CHECKS` (``v1_base_url`` is then
+    the old Zoom Media service, and ``recorded`` a ``{"status", "captions"}`` result of that flow).
     """
     notes: list[str] = []
-    flow: dict[str, Any] = {"language": language, "content_type": content_type, "poll_interval": poll_interval}
+    checks_made = ZOOM_CHECKS if api == "zoommedia" else CHECKS
+    flow: dict[str, Any] = {
+        "language": language,
+        "content_type": content_type,
+        "poll_interval": poll_interval,
+        "api": api,
+    }
+    old = "Zoom Media" if api == "zoommedia" else "V1"
     v1_answers: FlowAnswers | None = None
     if recorded is not None:
         v1_result = json.loads(recorded.read_text(encoding="utf-8"))
-        notes.append(f"V1 result recorded in {recorded} (errors and deletes not compared: not recorded)")
+        notes.append(f"{old} result recorded in {recorded} (errors and deletes not compared: not recorded)")
     elif v1_base_url is not None:
         v1_answers = _run_on_v1(v1_base_url, token, media, **flow)
         v1_result = v1_answers.result
-        notes.append(f"V1 flow run against {v1_base_url}")
+        notes.append(f"{old} flow run against {v1_base_url}")
     else:
         raise ValueError("give a V1 service (v1_base_url) or a recorded V1 result (recorded)")
     shim_answers = _run_on_shim(shim_base_url, token, media, options=options, **flow)
@@ -258,10 +375,11 @@ def verify(
     differences = diff(v1_clean, shim_clean, tolerance=tolerance)
     checks: dict[str, dict[str, Any]] = {}
     if v1_answers is not None:
-        for name in CHECKS:
+        for name in checks_made:
             v1_check = normalise(v1_answers.checks.get(name, {}))
             shim_check = normalise(shim_answers.checks.get(name, {}))
             checks[name] = {"v1": v1_check, "shim": shim_check}
             differences += diff(v1_check, shim_check, tolerance=tolerance, path=f"[{name}] $")
-        notes.append(f"also compared {len(CHECKS)} error and delete answers: " + "; ".join(CHECKS))
+        what = "error answers" if api == "zoommedia" else "error and delete answers"
+        notes.append(f"also compared {len(checks_made)} {what}: " + "; ".join(checks_made))
     return VerifyReport(differences, v1_clean, shim_clean, notes, checks)
