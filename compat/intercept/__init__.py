@@ -8,8 +8,11 @@
 >>> handle.uninstall()                                                   # doctest: +SKIP
 
 What is intercepted: the five V1 calls (create session, PUT upload, ``/align``, ``GET …/result``,
-``DELETE …/{id}``, as matched by :func:`compat.frontdoor.batch_v1.match`) sent to ``legacy_base_url``
-(scheme, host, port and path prefix must match). They are answered by the one
+``DELETE …/{id}``, as matched by :func:`compat.frontdoor.batch_v1.match`) and the three Zoom Media API
+v1/v2 calls (create, upload, status/captions: :func:`compat.frontdoor.zoommedia.match`) sent to a
+legacy URL (scheme, host, port and path prefix must match): ``https://api.scriptix.io`` and
+``https://api.zoommedia.ai`` by default, or the one ``legacy_base_url``; the path picks the front door
+(:mod:`compat.frontdoor.routes`). They are answered by the one
 :class:`~compat.translate.Translator` with a real :class:`requests.Response`; a V1 refusal or an
 upstream error is a response with that status and the V1 error JSON (``raise_for_status()`` raises as
 before). When no answer came from upstream at all, the caller gets the
@@ -58,7 +61,7 @@ of :class:`compat.LegacyClient` without ``api_key``: the token comes from each i
 request's ``x-zoom-s2t-key`` or ``Authorization: Bearer`` header). The caller's ``timeout``,
 ``verify``, ``cert`` and ``proxies`` do not apply to translated calls: the shim's own settings do.
 
-The modules, one job each: :mod:`~compat.intercept.target` (the legacy URL),
+The modules, one job each: :mod:`~compat.intercept.target` (the legacy URLs),
 :mod:`~compat.intercept.options` (validating the options of ``install()`` and ``mount()``),
 :mod:`~compat.intercept.bodies` (a prepared request's body as a binary stream),
 :mod:`~compat.intercept.responses` (V1 answers as ``requests`` responses and exceptions),
