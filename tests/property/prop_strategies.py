@@ -129,8 +129,9 @@ _SEGMENTS = st.one_of(
 
 @st.composite
 def paths(draw: st.DrawFn) -> str:
-    """A request path: often under the V1 prefix, with odd segments, encodings and unicode."""
-    prefix = draw(st.sampled_from(["/api/v3/speech-to-text/session", "/api/v3", "", "/_gateway"]))
+    """A request path: often under a legacy prefix (Batch V1, Zoom Media), with odd segments, encodings and unicode."""
+    legacy = ["/api/v3/speech-to-text/session", "/api/v2/speech-to-text/session", "/api/v1/speech-to-text/session"]
+    prefix = draw(st.sampled_from([*legacy, "/api/v3", "", "/_gateway"]))
     segments = draw(st.lists(_SEGMENTS, max_size=5))
     query = draw(st.sampled_from(["", "?x=1", "?api_key=abc", "?%00"]))
     return prefix + "".join("/" + s for s in segments) + query or "/"
