@@ -158,8 +158,8 @@ def _result(translator: Translator, token: str | None, session_id: str, request:
     wanted = negotiate(request.header("accept"))
     if wanted is None:
         raise refuse(406, NOT_ACCEPTABLE)
+    answer = translator.get_result(token, session_id)  # word times in the Batch V1 time_unit
     unit = translator.options.time_unit_for("batch_v1")
-    answer = translator.get_result(token, session_id, time_unit=unit)
     if wanted.format == "json":
         return V1Answer(200, answer)
     result = answer.get("result") or {}

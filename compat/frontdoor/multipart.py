@@ -9,7 +9,8 @@ and memory holds one block (plus at most 64 KiB of part headers) whatever the si
 Errors are V1-style refusals (:func:`compat.v1.validation.refuse`): 422 for a body that is not valid
 multipart (or has no such file part, too many parts, part headers too large), 400 for a body that ends
 before its closing boundary or a part that is empty. A body cut off while the part is being read
-raises from :meth:`FilePart.readinto`: the part never looks complete when the body was not.
+raises from :meth:`FilePart.readinto`: the part never looks complete when the body was not. An error of
+the body stream itself (the server's, for a client that is too slow or gone) is raised as it is.
 """
 
 from __future__ import annotations
@@ -148,10 +149,10 @@ class FilePart(io.RawIOBase):
             reader = getattr(self._source, "read1", None)
             try:
                 block = reader(_READ) if callable(reader) else self._source.read(_READ)
-            except ScriptixError:
-                raise
-            except (ClientDisconnected, OSError):
-                raise refuse(400, INCOMPLETE) from None
+            except ClientDisconnected as exc:  # Werkzeug's server: the client went away
+                raise refuse(400, INCOMPLETE) from exc
+            # Any other failure of the body stream (a server's own error for a client too slow, gone or
+            # over the size limit) is raised as it is: whoever serves the request answers it.
             self._spill = bytes(block) if block else b""
         block, self._spill = self._spill[:_READ], self._spill[_READ:]
         return block

@@ -243,3 +243,46 @@ def test_a_stream_that_gives_more_than_asked_is_fed_block_by_block() -> None:
             return data
 
     assert read_all(FilePart(Generous(body(part("upload", media))), BOUNDARY, "upload")) == media
+
+
+class BodyFailed(OSError):
+    """What a server's body stream raises for a client that is too slow or gone (the gateway answers it)."""
+
+
+@pytest.mark.parametrize("when", ["before the part", "in the part"])
+def test_a_failing_body_stream_is_raised_for_the_server_to_answer(httpserver: HTTPServer, when: str) -> None:
+    fake = FakeV3(httpserver, token=TOKEN, defer_length=True)
+    v3 = V3Client(base_url=fake.base_url, store=":memory:", chunk_size=64 * 1024)
+    translator = Translator(v3)
+    session_id = translator.create_session(TOKEN, {"language": "en-us"})["result"]["session_id"]
+    raw = body(part("upload", os.urandom(300_000)))
+    failure = BodyFailed("the client sent nothing for 30 s")
+
+    class Failing(io.RawIOBase):
+        def __init__(self) -> None:
+            super().__init__()
+            self.left = 50 if when == "before the part" else 200_000
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            if self.left <= 0:
+                raise failure
+            take = min(size, self.left)
+            offset = (50 if when == "before the part" else 200_000) - self.left
+            self.left -= take
+            return raw[offset : offset + take]
+
+    headers = {"X-Zoom-S2T-Key": TOKEN, "Content-Type": f"multipart/form-data; boundary={BOUNDARY.decode()}"}
+    request = V1Request("POST", f"/api/v2/speech-to-text/session/{session_id}", headers, Failing())
+    with pytest.raises(Exception) as caught:
+        zoommedia.dispatch(translator, request)
+    chain: list[BaseException] = []
+    current: BaseException | None = caught.value
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    assert failure in chain  # not turned into an answer of the front door's own
+    translator.close()
+    v3.close()
