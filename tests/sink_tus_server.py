@@ -4,6 +4,8 @@ It also creates sessions (``POST /api/v3/speech-to-text/session``), enough for `
 A PATCH cut off midway keeps the bytes that arrived (as real TUS servers do); ``DELETE`` terminates
 an upload; ``GET /_sink/stats`` answers what it received: ``{"created", "terminated", "patched"}``
 (``patched``: PATCH body bytes written, over every upload, terminated ones included).
+It takes deferred lengths (``Upload-Defer-Length: 1``, the length declared by a later ``PATCH``) and
+says so in its ``OPTIONS`` answer (``creation-defer-length``).
 
 Run: ``python tests/sink_tus_server.py DIR [RATE]`` — prints ``{"port": N}`` when listening; with
 ``RATE`` (bytes a second), each PATCH body is read no faster than that.
@@ -47,7 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with self.lock:
             upload_id = f"u{len(self.lengths) + 1}"
-            self.lengths[upload_id] = int(self.headers["Upload-Length"])
+            deferred = self.headers.get("Upload-Defer-Length") == "1"
+            self.lengths[upload_id] = -1 if deferred else int(self.headers["Upload-Length"])
         (self.directory / upload_id).write_bytes(b"")
         self._reply(201, {"Location": f"/api/v3/files/{upload_id}"})
 
@@ -95,7 +98,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404)
             return
         size = (self.directory / upload_id).stat().st_size
-        self._reply(200, {"Upload-Offset": str(size), "Upload-Length": str(self.lengths[upload_id])})
+        length = self.lengths[upload_id]
+        declared = {"Upload-Defer-Length": "1"} if length < 0 else {"Upload-Length": str(length)}
+        self._reply(200, {"Upload-Offset": str(size), **declared})
+
+    def do_OPTIONS(self) -> None:
+        self._reply(
+            204,
+            {"Tus-Version": "1.0.0", "Tus-Extension": "creation,creation-defer-length", "Tus-Max-Size": str(1 << 40)},
+        )
 
     def do_PATCH(self) -> None:
         upload_id = self.path.rsplit("/", 1)[-1]
@@ -110,6 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(409)
             return
         started, done = time.monotonic(), 0
+        declared = self.headers.get("Upload-Length")
+        if declared is not None and self.lengths[upload_id] < 0:
+            self.lengths[upload_id] = int(declared)
         with open(path, "ab") as out:
             while remaining:
                 try:
