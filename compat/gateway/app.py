@@ -163,10 +163,12 @@ class GatewayApp:
         on_legacy_call(call.staging_name, remote_site(str(environ.get("REMOTE_ADDR") or "-")), "gateway")
         try:
             answer = routes.dispatch(self.translator, call)
-        except ScriptixError as exc:  # dispatch raises only when no upstream answer came
+        except Exception as exc:  # dispatch raises only when no upstream answer came, or the body failed
             failed = body_error(exc)
             if failed is not None:  # the caller's body, not the upstream, is what failed
-                return _body_failed(failed, method, path)
+                return _body_failed(failed, method, path, routes.error_body(call, failed.status, failed.message))
+            if not isinstance(exc, ScriptixError):
+                raise
             if isinstance(exc, UploadCancelledError):
                 message = "Conflict: the upload was cancelled (the session was deleted meanwhile)"
                 return json_reply(409, routes.error_body(call, 409, message))
@@ -258,10 +260,11 @@ def _chunked_upload(environ: dict[str, Any], method: str, path: str) -> bool:
     return found is not None and found[0] == "upload" and not str(environ.get("CONTENT_LENGTH") or "").strip()
 
 
-def _body_failed(failed: RequestBodyError, method: str, path: str) -> Reply:
-    """The client did not deliver its body: its status and message, and the connection closes."""
+def _body_failed(failed: RequestBodyError, method: str, path: str, body: dict[str, Any] | None = None) -> Reply:
+    """The client did not deliver its body: its status and message (``body``: in the shape of the
+    call's generation), and the connection closes."""
     log.info("%s %s: the request body failed: %s", method, path, failed.message)
-    reply = error_reply(failed.status, failed.message)
+    reply = json_reply(failed.status, body or {"error": failed.message})
     reply.headers.append(("Connection", "close"))
     return reply
 

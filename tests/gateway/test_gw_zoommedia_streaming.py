@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -176,3 +177,60 @@ def test_a_1_gib_multipart_upload_streams_through_the_gateway_in_bounded_memory(
         f"1 GiB multipart upload in {elapsed:.1f} s; first PATCH at {seconds:.2f} s "
         f"({client_sent / MiB:.0f} MiB sent); gateway peak RSS {sampler.peak_rss / MiB:.0f} MiB"
     )
+
+
+@pytest.mark.parametrize("stall", ["before the upload part", "in the upload part"])
+def test_a_multipart_body_that_stalls_gets_408_in_the_zoom_shape_and_the_session_takes_it_again(
+    stall: str, tmp_path: Path
+) -> None:
+    from fake_v3 import FakeV3
+    from pytest_httpserver import HTTPServer
+
+    from compat.gateway import GatewayServer
+
+    upstream = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    upstream.start()
+    try:
+        fake = FakeV3(upstream, token=TOKEN, defer_length=True)
+        media = os.urandom(600 * 1024)
+        head = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="upload"; filename="talk.wav"\r\n\r\n').encode()
+        body = head + media + f"\r\n--{BOUNDARY}--\r\n".encode()
+        sent = body[: len(head) // 2] if stall == "before the upload part" else body[: len(head) + 300 * 1024]
+        with GatewayServer(
+            fake.base_url, store=tmp_path / "s.sqlite3", chunk_size=64 * 1024, body_idle_timeout=1.0
+        ) as gateway:
+            session_id = requests.post(
+                f"{gateway.url}/api/v2/speech-to-text/session",
+                json={"language": "en-us"},
+                headers={"X-Zoom-S2T-Key": TOKEN},
+                timeout=10,
+            ).json()["zoom_id"]
+            request = (
+                f"POST /api/v2/speech-to-text/session/{session_id} HTTP/1.1\r\nHost: gw\r\nX-Zoom-S2T-Key: {TOKEN}\r\n"
+                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            host, port = gateway.url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=20) as sock:
+                sock.sendall(request + sent)  # then nothing
+                answer = b""
+                while not answer.rstrip().endswith(b"}"):
+                    block = sock.recv(65536)
+                    if not block:
+                        break
+                    answer += block
+            status_line, _, rest = answer.partition(b"\r\n")
+            assert status_line.startswith(b"HTTP/1.1 408"), answer
+            assert b"connection: close" in rest.lower()
+            error = json.loads(rest.partition(b"\r\n\r\n")[2])
+            assert error["error"] == "request-timeout" and "no body bytes for 1 s" in error["error_message"]
+            again = requests.post(
+                f"{gateway.url}/api/v2/speech-to-text/session/{session_id}",
+                files={"upload": ("talk.wav", media)},
+                headers={"X-Zoom-S2T-Key": TOKEN},
+                timeout=30,
+            )
+        assert again.status_code == 200, again.text
+        assert [bytes(u.data) for u in fake.uploads.values() if u.complete] == [media]
+    finally:
+        upstream.clear()
+        upstream.stop()
