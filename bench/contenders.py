@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import MIB, SESSIONS_PATH, TOKEN, Stopwatch, emit, proc_status_kib
+from bench.common import MIB, SESSIONS_PATH, TOKEN, FirstRead, Stopwatch, emit, proc_status_kib
 
 CHUNK_50MIB = 50 * MIB
 TUS_METADATA = {"filename": "bench.wav", "language": "en", "document_type": "caption"}
@@ -51,7 +51,8 @@ NOTES = {
     "tuspy-50MiB": "`tusclient` with `chunk_size=50 MiB` (Scriptix's advice)",
     "compat-v3": "`V3Client.upload`, default settings (50 MiB chunks), fresh store",
     "compat-legacy": "`LegacyClient.upload` of a session made by `create_session` (untimed), default settings",
-    "gateway": "V1 `PUT` through `scriptix-compat gateway` (subprocess, defaults); peak = the gateway's",
+    "gateway": "V1 `PUT` through `scriptix-compat gateway` (subprocess, defaults: one worker process per "
+    "CPU); peak = the sum of every gateway process's VmHWM",
 }
 
 Result = dict[str, Any]
@@ -156,11 +157,11 @@ def _gateway(args: argparse.Namespace) -> tuple[Stopwatch, Result]:
         session_id = created.json()["result"]["session_id"]
         put_headers = {**headers, "x-filename": Path(args.file).name, "Content-Type": "audio/wav"}
         target = f"{args.url}{SESSIONS_PATH}/{session_id}"
-        with Stopwatch() as watch, open(args.file, "rb") as stream:
+        with Stopwatch() as watch, FirstRead(args.file) as stream:
             response = http.put(target, data=stream, headers=put_headers, timeout=600)
     if response.status_code != 200 or response.json()["result"]["status"] != "uploaded":
         raise RuntimeError(f"PUT through the gateway answered {response.status_code}: {response.text[:300]!r}")
-    return watch, {"baseline_rss_kib": baseline, "session_id": session_id}
+    return watch, {"baseline_rss_kib": baseline, "session_id": session_id, "first_body_at": stream.first_read_at}
 
 
 WORKERS: dict[str, Callable[[argparse.Namespace], tuple[Stopwatch, Result]]] = {

@@ -173,58 +173,6 @@ def _control(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
 
 
 def _gateway(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
-    if not data.scaling_levels:
-        return
-    size = data.scaling_size
-    rows = []
-    for level in data.scaling_levels:
-        gateway = [r for r in data.uploads.scaling if r.mode == "gateway" and r.parallel == level]
-        direct = [r for r in data.uploads.scaling if r.mode == "direct" and r.parallel == level]
-        if not gateway or not direct:
-            continue
-        g_seconds = median([r.seconds for r in gateway])
-        d_seconds = median([r.seconds for r in direct])
-        spool = median([median(r.upstream_created_after) for r in gateway if r.upstream_created_after])
-        g_cpu = median([r.client_cpu_seconds + (r.gateway_cpu_seconds or 0.0) + r.server_cpu_seconds for r in gateway])
-        d_cpu = median([r.client_cpu_seconds + r.server_cpu_seconds for r in direct])
-        rows.append((level, g_seconds, d_seconds, spool, g_cpu, d_cpu))
-    if not rows:
-        return
-    level, g_seconds, d_seconds, spool, g_cpu, d_cpu = rows[-1]
-    cores = data.cores
-    finding = (
-        f"Store-and-forward plus CPU: at x{level} the upstream uploads start {spool:.2f} s (median) after the PUTs "
-        f"(the upload spools each streamed body whole, into a temporary file, before it starts), and the gateway path "
-        f"costs {g_cpu:.1f} CPU-s against {d_cpu:.1f} for the direct one ({g_cpu / (cores * g_seconds):.0%} of "
-        f"the {cores} cores busy vs {d_cpu / (cores * d_seconds):.0%}). To close: stream the PUT body into the TUS "
-        "upload as it arrives (see Findings, Gateway)."
-    )
-    keyed["scaling"] = finding
-    lines = "; ".join(
-        f"x{lv}: gateway {gs:.2f} s (upstream starts after {sp:.2f} s), direct {ds:.2f} s, CPU-s {gc:.1f} vs {dc:.1f}"
-        for lv, gs, ds, sp, gc, dc in rows
-    )
-    profile = ""
-    if data.gateway_profile:
-        groups = list(data.gateway_profile.items())
-        profile = (
-            " py-spy of the gateway: "
-            + "; ".join(
-                f"{group.split(' (')[0]}: "
-                + ", ".join(f"`{name.split(' (')[0]}` {count}" for name, count in frames[:3])
-                for group, frames in groups
-            )
-            + " samples."
-        )
-    text += [
-        f"**Gateway.** Per level ({size_label(size)} each): {lines}. Two causes. (1) Store-and-forward: the server "
-        "streams the body to the app, but the upload spools a body that cannot seek to a temporary file first, "
-        "so the translator's TUS upload starts only once the last byte has arrived; receive and upload do not "
-        "overlap, the server idles during the first phase and the client during the second. (2) The extra hop "
-        "costs CPU on a machine where client, gateway and server share the cores: every byte crosses loopback "
-        "twice and the disk cache twice (spool write, spool read)." + profile + " What would close it: let "
-        "the TUS uploader take a non-seekable stream of known length chunk by chunk, keeping only the "
-        "chunk in flight (a bounded spool of one chunk) so that a failed PATCH can still be resent. Receive and "
-        "upload then overlap and nothing is written to disk twice.",
-        "",
-    ]
+    from bench.findings_gateway import gateway_findings
+
+    gateway_findings(data, keyed, text)

@@ -10,10 +10,13 @@ from typing import Any
 from bench.common import MIB, size_label
 from bench.contenders import NOTES
 from bench.harness import median
+from bench.gwprofile import GatewayProfile
 from bench.imports import ImportStep
+from bench.report_gateway import gateway_targets
+from bench.report_gateway import section as gateway_section
 from bench.serverprof import ServerProfile
 from bench.startup import HELP, SECTION_END, SECTION_START, TARGET_RATIO, StartupResult, startup_lines
-from bench.uploads import ScalingRun, UploadResults, UploadRun
+from bench.uploads import UploadResults, UploadRun
 
 BASELINE = "plain-put"
 SHIM = ("compat-v3", "compat-legacy")
@@ -21,7 +24,6 @@ RATIO_TARGET = 0.95
 RSS_TARGET_MIB = 64.0
 CONTROL_TARGET_US = 1000.0
 CONTROL_POSTGRES_TARGET_US = 2000.0  # issue 13: the PostgreSQL store adds at most 2 ms per control call
-SCALING_TARGET = 0.8
 
 
 @dataclass
@@ -50,7 +52,7 @@ class RunData:
     scaling_levels: list[int]
     imports: list[ImportStep]
     importtime: dict[str, Any] | None
-    gateway_profile: dict[str, list[tuple[str, int]]] | None
+    gateway_profile: GatewayProfile | None
     duration_s: float
     server_profile: list[ServerProfile] = field(default_factory=list)
     main_probe: dict[str, Any] | None = None
@@ -58,6 +60,7 @@ class RunData:
     cores: int = 2
     notes: list[str] = field(default_factory=list)
     startup: StartupResult | None = None
+    fleet_server: str | None = None
 
 
 def _mib(kib: float) -> str:
@@ -127,15 +130,6 @@ def _upload_table(data: RunData, size: int) -> list[str]:
             f"| {_mib(max(run.baseline_rss_kib for run in runs))} | {_mib(max(run.vmhwm_kib for run in runs))} "
             f"| size {len(runs)}/{len(runs)}, sha256 {hashed} |"
         )
-    gateway_runs = data.uploads.of("gateway", size)
-    delays = [run.upstream_created_after for run in gateway_runs if run.upstream_created_after is not None]
-    if delays:
-        lines += [
-            "",
-            f"Gateway: the upstream TUS upload was created {median(delays):.3f} s (median) after the V1 PUT started "
-            f"(of {median([r.seconds for r in gateway_runs]):.3f} s in all): the body is received whole first. "
-            f"Client peak RSS {_mib(max(r.client_vmhwm_kib or 0 for r in gateway_runs))} MiB.",
-        ]
     return lines
 
 
@@ -205,78 +199,6 @@ def _control_table(data: RunData) -> list[str]:
         ]
         for operation, shim, direct, added, shim90, direct90 in control_rows(data, data.control_postgres):
             lines.append(f"| {operation} | {shim:.0f} | {direct:.0f} | {added:+.0f} | {shim90:.0f} | {direct90:.0f} |")
-    return lines
-
-
-# -- scaling ---------------------------------------------------------------------------------
-
-
-def scaling_medians(data: RunData) -> dict[tuple[str, int], float]:
-    """Median aggregate MiB/s per (mode, parallel)."""
-    out: dict[tuple[str, int], float] = {}
-    for mode in ("gateway", "direct"):
-        for level in data.scaling_levels:
-            runs = [r for r in data.uploads.scaling if r.mode == mode and r.parallel == level]
-            if runs:
-                out[(mode, level)] = median([level * data.scaling_size / MIB / r.seconds for r in runs])
-    return out
-
-
-def _scaling_runs(data: RunData, mode: str, level: int) -> list[ScalingRun]:
-    return [r for r in data.uploads.scaling if r.mode == mode and r.parallel == level]
-
-
-def _scaling_table(data: RunData) -> list[str]:
-    speeds = scaling_medians(data)
-    size = size_label(data.scaling_size)
-    lines = [
-        f"Each upload is {size} of random data; a fresh gateway process per measurement; runs alternate "
-        "between the two modes. Aggregate = all bytes ÷ time from the common start to the last 200/finish.",
-        "",
-        "| parallel | runs | gateway MiB/s | direct `V3Client` MiB/s | gateway ÷ direct | gateway peak RSS MiB "
-        "| direct process peak RSS MiB | upstream upload created after: gateway / direct (median s) "
-        "| CPU s gateway mode: client + gateway + server | CPU s direct mode: client + server |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
-    ]
-    for level in data.scaling_levels:
-        gateway, direct = _scaling_runs(data, "gateway", level), _scaling_runs(data, "direct", level)
-        if not gateway or not direct:
-            lines.append(f"| {level} | {len(gateway)}/{len(direct)} | FAILED | | | | | | | |")
-            continue
-        g_speed, d_speed = speeds[("gateway", level)], speeds[("direct", level)]
-        g_delay = median([median(r.upstream_created_after) for r in gateway if r.upstream_created_after])
-        d_delay = median([median(r.upstream_created_after) for r in direct if r.upstream_created_after])
-        g_total = median(
-            [r.client_cpu_seconds + (r.gateway_cpu_seconds or 0.0) + r.server_cpu_seconds for r in gateway]
-        )
-        d_total = median([r.client_cpu_seconds + r.server_cpu_seconds for r in direct])
-        g_wall, d_wall = median([r.seconds for r in gateway]), median([r.seconds for r in direct])
-        g_cpu = (
-            f"{median([r.client_cpu_seconds for r in gateway]):.2f} + "
-            f"{median([r.gateway_cpu_seconds or 0.0 for r in gateway]):.2f} + "
-            f"{median([r.server_cpu_seconds for r in gateway]):.2f} in {g_wall:.2f} s "
-            f"({g_total / (data.cores * g_wall):.0%} of {data.cores} cores)"
-        )
-        d_cpu = (
-            f"{median([r.client_cpu_seconds for r in direct]):.2f} + "
-            f"{median([r.server_cpu_seconds for r in direct]):.2f} in {d_wall:.2f} s "
-            f"({d_total / (data.cores * d_wall):.0%} of {data.cores} cores)"
-        )
-        lines.append(
-            f"| {level} | {len(gateway)}+{len(direct)} | {g_speed:.0f} | {d_speed:.0f} | {g_speed / d_speed:.2f}x "
-            f"| {_mib(max(r.vmhwm_kib for r in gateway))} | {_mib(max(r.vmhwm_kib for r in direct))} "
-            f"| {g_delay:.2f} / {d_delay:.3f} | {g_cpu} | {d_cpu} |"
-        )
-    if data.gateway_profile:
-        lines += [
-            "",
-            "py-spy of the gateway during one extra x16 run (samples at 100 Hz, active threads only; "
-            "top leaf frames per thread group):",
-            "",
-        ]
-        for group, frames in data.gateway_profile.items():
-            shown = ", ".join(f"`{name}` {count}" for name, count in frames)
-            lines.append(f"- {group}: {shown}")
     return lines
 
 
@@ -367,18 +289,7 @@ def targets(data: RunData, findings: dict[str, str]) -> list[Target]:
                 findings.get(f"control-postgres:{operation}", "") if added > CONTROL_POSTGRES_TARGET_US else "",
             )
         )
-    speeds = scaling_medians(data)
-    top = max(data.scaling_levels) if data.scaling_levels else 16
-    if ("gateway", top) in speeds and ("direct", top) in speeds:
-        ratio = speeds[("gateway", top)] / speeds[("direct", top)]
-        rows.append(
-            Target(
-                f"gateway aggregate with {top} parallel uploads ≥ {SCALING_TARGET}x the same uploads made directly",
-                f"{ratio:.2f}x ({speeds[('gateway', top)]:.0f} vs {speeds[('direct', top)]:.0f} MiB/s, medians)",
-                ratio >= SCALING_TARGET,
-                findings.get("scaling", "") if ratio < SCALING_TARGET else "",
-            )
-        )
+    rows += gateway_targets(data, findings, Target)
     if data.startup is not None:
         rows.append(
             Target(
@@ -400,7 +311,7 @@ def render(data: RunData, rows: Sequence[Target], findings_text: Sequence[str]) 
         "Generated by one run of the command below (it overwrites this file). Every contender runs in a fresh "
         "Python process against the same loopback `@tus/server` (Node), contenders alternating round-robin "
         "(each round starts one contender later). Seconds cover building the client, opening the file and the "
-        "whole upload. Peak RSS is `VmHWM` from `/proc/<pid>/status` (for the gateway: the gateway process's). "
+        "whole upload. Peak RSS is `VmHWM` from `/proc/<pid>/status` (for the gateway: the sum over its processes, supervisor and workers). "
         "Every stored upload's size is checked, and its sha256 once per contender and size, outside the timing.",
         "",
         "```",
@@ -413,7 +324,7 @@ def render(data: RunData, rows: Sequence[Target], findings_text: Sequence[str]) 
         "",
         *[f"- {key}: {value}" for key, value in data.facts.items()],
         "",
-        "## Targets (issue 6, item 2; issue 11, item 8)",
+        "## Targets (issue 6, item 2; issue 11, item 8; issues 12 and 13)",
         "",
         "| target | measured | met | profile finding and what would close it |",
         "|---|---|---|---|",
@@ -454,10 +365,9 @@ def render(data: RunData, rows: Sequence[Target], findings_text: Sequence[str]) 
         "",
         *_control_table(data),
         "",
-        "## Gateway scaling",
+        "## Gateway (issues 12 and 13)",
         "",
-        *_scaling_table(data),
-        "",
+        *gateway_section(data),
         "## Import cost",
         "",
         *_imports_table(data),

@@ -48,7 +48,7 @@ from bench.common import DATA_DIR, MIB, REPO, TESTS_DIR, make_source, parse_size
 from bench.contenders import CONTENDERS
 from bench.control import summarize_profile
 from bench.findings import findings
-from bench.gateway import GatewayProcess
+from bench.gwprofile import profile_gateway
 from bench.harness import (
     BenchError,
     clean_env,
@@ -60,14 +60,15 @@ from bench.harness import (
     use_compat_root,
 )
 from bench.imports import import_steps, importtime_top
+from bench.pgdb import NoServer, scratch_database
 from bench.report import RunData, render, targets
 from bench.serverprof import ServerProfile, profile_server
 from bench.startup import StartupResult, measure_startup
-from bench.uploads import Failure, UploadBench
+from bench.uploads import MODES, Failure, UploadBench
 
 DEFAULT_SIZES = "16MiB,256MiB,1GiB"
 DEFAULT_REPEATS = {16 * MIB: 9, 256 * MIB: 7, 1024 * MIB: 5}
-PARTS = ("uploads", "server", "control", "scaling", "imports", "startup")
+PARTS = ("uploads", "server", "control", "scaling", "fleet", "gwprofile", "imports", "startup")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,7 +90,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--scaling-size", default="64MiB", help="size of each parallel upload (64MiB)")
     parser.add_argument("--scaling-levels", default="1,4,16", help="parallel uploads (1,4,16)")
-    parser.add_argument("--scaling-repeat", type=int, default=3, help="rounds per level and mode (3)")
+    parser.add_argument("--scaling-repeat", type=int, default=5, help="rounds per level and mode (5)")
+    parser.add_argument(
+        "--scaling-modes",
+        default="direct,gateway-w1,gateway-w2",
+        help="parallel uploads made directly (LegacyClient threads) and through a gateway with 1 or 2 worker "
+        "processes (direct,gateway-w1,gateway-w2)",
+    )
+    parser.add_argument("--fleet-level", type=int, default=16, help="parallel uploads of the fleet part (16)")
+    parser.add_argument("--fleet-repeat", type=int, default=5, help="rounds of the fleet part (5)")
     parser.add_argument("--quick", action="store_true", help="a quick look: 16MiB,256MiB, 2 rounds, fewer calls")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per worker (900)")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "RESULTS.md", help="the report file")
@@ -106,12 +115,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.contender_list = [name.strip() for name in args.contenders.split(",") if name.strip()]
     args.part_list = [name.strip() for name in args.parts.split(",") if name.strip()]
     args.level_list = [int(text) for text in args.scaling_levels.split(",") if text.strip()]
+    args.mode_list = [name.strip() for name in args.scaling_modes.split(",") if name.strip()]
     if args.quick:
         args.size_list = [s for s in args.size_list if s <= 256 * MIB] or args.size_list[:1]
         args.repeat = args.repeat or 2
         args.control_calls = min(args.control_calls, 200)
-        args.scaling_repeat = 1
-    unknown = set(args.contender_list) - set(CONTENDERS) or set(args.part_list) - set(PARTS)
+        args.scaling_repeat = min(args.scaling_repeat, 2)
+        args.fleet_repeat = min(args.fleet_repeat, 2)
+    unknown = (
+        set(args.contender_list) - set(CONTENDERS)
+        or set(args.part_list) - set(PARTS)
+        or set(args.mode_list) - set(MODES)
+    )
     if unknown:
         parser.error(f"unknown name(s): {', '.join(sorted(unknown))}")
     return args
@@ -175,10 +190,13 @@ def main(argv: list[str] | None = None) -> int:
                     server_profile = profile_server(TusServer, work, 256 * MIB)
                 except BenchError as exc:
                     bench.results.failures.append(Failure("server profile", str(exc)))
+            scaling_size = parse_size(args.scaling_size)
             if "scaling" in args.part_list:
-                scaling_size = parse_size(args.scaling_size)
-                bench.run_scaling(scaling_size, args.level_list, args.scaling_repeat)
-                gateway_profile = _profile_gateway(server, work, scaling_size, max(args.level_list), notes)
+                bench.run_scaling(scaling_size, args.level_list, args.scaling_repeat, args.mode_list)
+            if "fleet" in args.part_list:
+                fleet_server = _fleet(bench, scaling_size, args, notes)
+            if "gwprofile" in args.part_list:
+                gateway_profile = profile_gateway(server, work, scaling_size, max(args.level_list), notes)
             server_peak = _node_peak(server.pid)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -297,110 +315,38 @@ def _control_postgres(
     bench: UploadBench, base_url: str, work: Path, args: argparse.Namespace, notes: list[str]
 ) -> dict[str, object] | None:
     """The control calls again with the shim's state in PostgreSQL (a database made for the run)."""
-    try:
-        import psycopg
-    except ImportError:
-        notes.append("control calls with the PostgreSQL store: not measured (psycopg not installed)")
-        return None
-    name = f"scx_bench_{os.getpid()}"
-    try:
-        with psycopg.connect(args.postgres, connect_timeout=5, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-            info = admin.info
-            where = f"{info.host}:{info.port}"
-            query = args.postgres.partition("?")[2]  # e.g. options=-c synchronous_commit=off, kept for the store
-            url = f"postgresql://{info.user}@{where}/{name}" + (f"?{query}" if query else "")
-            server = f"PostgreSQL {info.server_version // 10000}.{info.server_version % 10000} on {where}"
-            server += f" (`?{unquote(query)}`)" if query else ""
-    except psycopg.Error as exc:
-        notes.append(f"control calls with the PostgreSQL store: not measured (no server at {args.postgres}: {exc})")
-        return None
     state = work / "control-postgres"
     state.mkdir()
     warmup = 50
-    common = ["--url", base_url, "--state-dir", str(state), "--warmup", str(warmup), "--store", url]
     try:
-        record = run_worker("control", [*common, "--calls", str(args.control_calls)], timeout=args.timeout)
-        record["warmup"] = warmup
-        record["server"] = server
-        return record
+        with scratch_database(args.postgres, "control") as database:
+            common = ["--url", base_url, "--state-dir", str(state), "--warmup", str(warmup), "--store", database.url]
+            record = run_worker("control", [*common, "--calls", str(args.control_calls)], timeout=args.timeout)
+            record["warmup"] = warmup
+            record["server"] = database.server
+            return record
+    except NoServer as exc:
+        notes.append(f"control calls with the PostgreSQL store: not measured ({exc})")
+        return None
     except BenchError as exc:
         bench.results.failures.append(Failure("control calls with the PostgreSQL store", str(exc)))
         return None
     finally:
         shutil.rmtree(state, ignore_errors=True)
-        with psycopg.connect(args.postgres, connect_timeout=5, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _profile_gateway(
-    server: Any, work: Path, size: int, level: int, notes: list[str]
-) -> dict[str, list[tuple[str, int]]] | None:
-    """Sample the gateway with py-spy during one extra (unmeasured) run of ``level`` parallel PUTs."""
-    spy = shutil.which("py-spy")
-    if spy is None:
-        notes.append("py-spy is not on PATH: the gateway was not sampled (`pip install py-spy` to add it).")
+def _fleet(bench: UploadBench, size: int, args: argparse.Namespace, notes: list[str]) -> str | None:
+    """Issue 13: one gateway replica against two on one PostgreSQL store (a database made for the run)."""
+    if not args.postgres:
+        notes.append("fleet: not measured (--postgres '')")
         return None
-    source = work / "profile.wav"
-    make_source(source, size)
-    state = work / "profile"
-    raw = work / "gateway.pyspy"
     try:
-        with GatewayProcess(server.base_url, state / "gateway") as gateway:
-            recorder = subprocess.Popen(
-                [
-                    spy,
-                    "record",
-                    "--pid",
-                    str(gateway.pid),
-                    "--rate",
-                    "100",
-                    "--threads",
-                    "--format",
-                    "raw",
-                    "-o",
-                    str(raw),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(1.0)
-            args = ["gateway", "--url", gateway.url, "--file", str(source), "--parallel", str(level)]
-            run_worker("scaling", [*args, "--state-dir", str(state)], timeout=600)
-            recorder.send_signal(2)
-            recorder.wait(30)
-        version = subprocess.run([spy, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-        notes.append(f"gateway sampled with {version} (an extra x{level} run, not counted in the table)")
-        return _collapse(raw)
-    except (BenchError, OSError, subprocess.SubprocessError) as exc:
-        notes.append(f"py-spy sampling of the gateway failed: {exc}")
+        with scratch_database(args.postgres, "fleet") as database:
+            bench.run_scaling(size, [args.fleet_level], args.fleet_repeat, ["fleet-1", "fleet-2"], store=database.url)
+            return database.server
+    except NoServer as exc:
+        notes.append(f"fleet: not measured ({exc})")
         return None
-    finally:
-        source.unlink(missing_ok=True)
-        for path in Path(server.directory).iterdir():
-            path.unlink(missing_ok=True)
-
-
-def _collapse(raw: Path, top: int = 6) -> dict[str, list[tuple[str, int]]]:
-    """Leaf frames of py-spy's raw (collapsed) stacks, counted per thread group."""
-    groups: dict[str, dict[str, int]] = {}
-    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        frames = stack.split(";")
-        group = (
-            "main thread (hypercorn event loop: reads request bodies)"
-            if "MainThread" in frames[0]
-            else ("worker threads (the app: translator, TUS upload)")
-        )
-        leaf = frames[-1]
-        name, _, where = leaf.partition(" (")
-        where = where.rstrip(")").split("site-packages/")[-1].split("/work/main/")[-1]
-        key = f"{name} ({where.rsplit(':', 1)[0]})"
-        groups.setdefault(group, {})
-        groups[group][key] = groups[group].get(key, 0) + int(count)
-    return {group: sorted(counts.items(), key=lambda item: -item[1])[:top] for group, counts in groups.items()}
 
 
 def _node_peak(pid: int | None) -> str:

@@ -1,14 +1,16 @@
-"""Gateway scaling, in a fresh process: ``python -m bench.worker scaling {gateway,direct} --parallel N ...``.
+"""Parallel uploads, in a fresh process: ``python -m bench.worker scaling {gateway,direct} --parallel N ...``.
 
 ``N`` uploads of the same file start together (a barrier) from ``N`` threads:
 
 ``gateway``
-    each thread creates a session through the gateway (before the barrier), then sends a V1 ``PUT``
-    of the open file with its own ``requests.Session``;
+    each thread creates a session through a gateway (before the barrier), then sends a V1 ``PUT``
+    of the file with its own ``requests.Session``; ``--url`` may name several gateways (comma-
+    separated: replicas), thread ``i`` uses the ``i % n``-th; the time its first body block was
+    read (the client starts sending the body) is recorded per upload;
 ``direct``
-    one ``compat.V3Client`` (default settings, fresh store) shared by the threads: each creates its
-    session (before the barrier), then ``upload(path, metadata)`` with the metadata the translator
-    sends for a V1 PUT (``language``, ``document_type``, ``filetype``, ``filename``, ``session_id``).
+    each thread has its own ``compat.LegacyClient`` (default settings, one store file), creates its
+    session (before the barrier), then ``upload(session_id, path)``: the same V1 upload made
+    directly from Python.
 
 The aggregate time runs from the barrier to the last upload's end. Prints one JSON line.
 """
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import SESSIONS_PATH, TOKEN, emit, proc_status_kib
+from bench.common import SESSIONS_PATH, TOKEN, FirstRead, emit, proc_status_kib
 
 
 def main(argv: list[str]) -> int:
@@ -37,33 +39,30 @@ def main(argv: list[str]) -> int:
 
     uploads: list[Callable[[], None]] = []
     session_ids: list[str] = []
+    first_body: dict[str, float | None] = {}
     headers = {"x-zoom-s2t-key": TOKEN}
     name = Path(args.file).name
     if args.mode == "gateway":
         import requests
 
-        for _ in range(args.parallel):
+        urls = args.url.split(",")
+        for number in range(args.parallel):
+            url = urls[number % len(urls)]
             http = requests.Session()
-            created = http.post(f"{args.url}{SESSIONS_PATH}", json={"language": "en"}, headers=headers, timeout=30)
+            created = http.post(f"{url}{SESSIONS_PATH}", json={"language": "en"}, headers=headers, timeout=30)
             created.raise_for_status()
             session_id = created.json()["result"]["session_id"]
             session_ids.append(session_id)
-            uploads.append(_gateway_put(http, f"{args.url}{SESSIONS_PATH}/{session_id}", args.file, name))
+            uploads.append(_gateway_put(http, f"{url}{SESSIONS_PATH}/{session_id}", args.file, name, first_body))
     else:
-        from compat import V3Client
+        from compat import LegacyClient
 
-        client = V3Client(api_key=TOKEN, base_url=args.url, store=str(Path(args.state_dir) / "state.sqlite3"))
+        store = str(Path(args.state_dir) / "state.sqlite3")
         for _ in range(args.parallel):
-            session_id = client.create_session(language="en").session_id
+            client = LegacyClient(api_key=TOKEN, base_url=args.url, store=store)
+            session_id = client.create_session("en")["result"]["session_id"]
             session_ids.append(session_id)
-            metadata = {
-                "language": "en",
-                "document_type": "caption",
-                "filetype": "audio/wav",
-                "filename": name,
-                "session_id": session_id,
-            }
-            uploads.append(_direct_upload(client, args.file, metadata))
+            uploads.append(_direct_upload(client, session_id, args.file))
 
     barrier = threading.Barrier(args.parallel + 1)
     spans: list[tuple[float, float]] = []
@@ -103,27 +102,33 @@ def main(argv: list[str]) -> int:
             "cpu_seconds": cpu_seconds,
             "upload_seconds": [end - start for start, end in spans],
             "session_ids": session_ids,
+            "first_body_at": first_body,
             "vmhwm_kib": proc_status_kib("VmHWM"),
         }
     )
     return 0
 
 
-def _gateway_put(http: Any, url: str, path: str, name: str) -> Callable[[], None]:
+def _gateway_put(
+    http: Any, url: str, path: str, name: str, first_body: dict[str, float | None]
+) -> Callable[[], None]:
+    session_id = url.rsplit("/", 1)[-1]
+
     def upload() -> None:
         headers = {"x-zoom-s2t-key": TOKEN, "x-filename": name, "Content-Type": "audio/wav"}
-        with open(path, "rb") as stream:
+        with FirstRead(path) as stream:
             response = http.put(url, data=stream, headers=headers, timeout=600)
+        first_body[session_id] = stream.first_read_at
         if response.status_code != 200:
             raise RuntimeError(f"PUT {url} answered {response.status_code}: {response.text[:300]!r}")
 
     return upload
 
 
-def _direct_upload(client: Any, path: str, metadata: dict[str, str]) -> Callable[[], None]:
+def _direct_upload(client: Any, session_id: str, path: str) -> Callable[[], None]:
     def upload() -> None:
-        result = client.upload(path, metadata)
-        if result.resumed_from:
-            raise RuntimeError(f"upload resumed from byte {result.resumed_from}, not sent whole")
+        answer = client.upload(session_id, path)
+        if answer["result"]["status"] != "uploaded":
+            raise RuntimeError(f"upload answered {answer!r}")
 
     return upload

@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.common import MIB, make_source, sha256_file, size_label
 from bench.contenders import CONTENDERS
-from bench.gateway import GatewayProcess
+from bench.gateway import GatewayProcess, Sampler
 from bench.harness import BenchError, cpu_seconds_of, iso_timestamp, log, mem_available_bytes, run_worker
 
 
@@ -33,22 +33,51 @@ class UploadRun:
     upstream_created_after: float | None = None
 
 
+@dataclass(frozen=True)
+class Mode:
+    """How parallel uploads are made: ``direct`` (LegacyClient threads) or through ``replicas`` gateways,
+    each with ``workers`` worker processes, on a SQLite file each or on one shared PostgreSQL store."""
+
+    name: str
+    replicas: int = 0
+    workers: int = 1
+    shared_store: bool = False
+
+    @property
+    def direct(self) -> bool:
+        return self.replicas == 0
+
+
+MODES = {
+    "direct": Mode("direct"),
+    "gateway-w1": Mode("gateway-w1", replicas=1, workers=1),
+    "gateway-w2": Mode("gateway-w2", replicas=1, workers=2),
+    "fleet-1": Mode("fleet-1", replicas=1, workers=1, shared_store=True),
+    "fleet-2": Mode("fleet-2", replicas=2, workers=1, shared_store=True),
+}
+
+
 @dataclass
 class ScalingRun:
-    """``parallel`` uploads at once, through the gateway or directly."""
+    """``parallel`` uploads at once, directly or through the gateway(s) of ``mode``."""
 
     mode: str
     parallel: int
     round: int
     seconds: float
     upload_seconds: list[float]
-    vmhwm_kib: int
+    vmhwm_kib: int  # direct: the client process's; gateway: the sum over every gateway process
     client_vmhwm_kib: int
     verified: str
     client_cpu_seconds: float
     server_cpu_seconds: float
     gateway_cpu_seconds: float | None
-    upstream_created_after: list[float]
+    upstream_created_after: list[float]  # per upload: its TUS POST after its first body byte (gateway)
+    pss_peak_kib: int = 0
+    rss_peak_kib: int = 0
+    tmp_peak_bytes: int = 0
+    tmp_peak_allocated: int = 0
+    thread_cpu: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,18 +179,18 @@ class UploadBench:
             else:
                 url = self.server.base_url
             server_cpu = cpu_seconds_of(self.server.pid)
-            gateway_cpu = cpu_seconds_of(gateway.pid) if gateway is not None else 0.0
+            gateway_cpu = gateway.cpu_seconds() if gateway is not None else 0.0
             record = run_worker("upload", [contender, "--url", url, *args], timeout=self.timeout)
             server_cpu = cpu_seconds_of(self.server.pid) - server_cpu
             client_peak = None
             created_after = None
             if gateway is not None:
-                gateway_cpu = cpu_seconds_of(gateway.pid) - gateway_cpu
+                gateway_cpu = gateway.cpu_seconds() - gateway_cpu
                 created = [iso_timestamp(upload.creation_date) for upload in self.server.uploads()]
                 if created and created[0] is not None:
-                    created_after = created[0] - record["started_at"]
+                    created_after = created[0] - (record.get("first_body_at") or record["started_at"])
                 client_peak = record["vmhwm_kib"]
-                record["vmhwm_kib"] = gateway.vmhwm_kib()
+                record["vmhwm_kib"] = gateway.vmhwm_sum_kib()
                 record["baseline_rss_kib"] = gateway.startup_rss_kib
                 record["interpreter_rss_kib"] = gateway.startup_rss_kib
                 code = gateway.stop()
@@ -240,52 +269,75 @@ class UploadBench:
 
     # parallel uploads ---------------------------------------------------------------------
 
-    def run_scaling(self, size: int, levels: Sequence[int], repeat: int) -> None:
-        """``level`` parallel uploads of ``size`` bytes, through the gateway and directly, alternating."""
+    def run_scaling(
+        self, size: int, levels: Sequence[int], repeat: int, modes: Sequence[str], *, store: str | None = None
+    ) -> None:
+        """``level`` parallel uploads of ``size`` bytes in each of ``modes``, round-robin (each round and level
+        starts one mode later). ``store``: the PostgreSQL URL of the modes with a shared store."""
         source = self.work / f"parallel-{size_label(size).replace(' ', '')}.wav"
-        log(f"writing {size_label(size)} of random data to {source.name} for the scaling runs ...")
-        self.results.sources[size] = make_source(source, size)
+        if size not in self.results.sources or not source.exists():
+            log(f"writing {size_label(size)} of random data to {source.name} for the parallel runs ...")
+            self.results.sources[size] = make_source(source, size)
         try:
             for number in range(1, repeat + 1):
                 for level in levels:
-                    modes = ("gateway", "direct") if (number + level) % 2 else ("direct", "gateway")
-                    for mode in modes:
-                        self._parallel(mode, level, number, size, source)
+                    shift = (number + level) % len(modes)
+                    for mode in [*modes[shift:], *modes[:shift]]:
+                        self._parallel(MODES[mode], level, number, size, source, store)
         finally:
             source.unlink(missing_ok=True)
 
-    def _parallel(self, mode: str, level: int, number: int, size: int, source: Path) -> None:
-        what = f"scaling {mode} x{level} round {number}"
-        state = self.work / f"scaling-{mode}-{level}-{number}"
+    def _parallel(self, mode: Mode, level: int, number: int, size: int, source: Path, store: str | None) -> None:
+        what = f"parallel {mode.name} x{level} round {number}"
+        state = self.work / f"scaling-{mode.name}-{level}-{number}"
         state.mkdir()
-        gateway: GatewayProcess | None = None
+        gateways: list[GatewayProcess] = []
         try:
-            if mode == "gateway":
-                gateway = GatewayProcess(self.server.base_url, state / "gateway")
-            url = gateway.url if gateway is not None else self.server.base_url
-            args = [mode, "--url", url, "--file", str(source), "--parallel", str(level), "--state-dir", str(state)]
+            for replica in range(mode.replicas):
+                gateways.append(
+                    GatewayProcess(
+                        self.server.base_url,
+                        state / f"gateway-{replica}",
+                        workers=mode.workers,
+                        store=store if mode.shared_store else None,
+                    )
+                )
+            url = ",".join(g.url for g in gateways) if gateways else self.server.base_url
+            kind = "direct" if mode.direct else "gateway"
+            args = [kind, "--url", url, "--file", str(source), "--parallel", str(level), "--state-dir", str(state)]
             server_cpu = cpu_seconds_of(self.server.pid)
-            gateway_cpu = cpu_seconds_of(gateway.pid) if gateway is not None else 0.0
-            record = run_worker("scaling", args, timeout=self.timeout)
+            gateway_cpu = sum(g.cpu_seconds() for g in gateways)
+            threads_before = [g.thread_cpu() for g in gateways]
+            with Sampler(gateways) as sampler:
+                record = run_worker("scaling", args, timeout=self.timeout)
             server_cpu = cpu_seconds_of(self.server.pid) - server_cpu
-            if gateway is not None:
-                gateway_cpu = cpu_seconds_of(gateway.pid) - gateway_cpu
-            peak = gateway.vmhwm_kib() if gateway is not None else record["vmhwm_kib"]
-            created = [iso_timestamp(upload.creation_date) for upload in self.server.uploads()]
-            created_after = sorted(when - record["released_at"] for when in created if when is not None)
-            if gateway is not None and gateway.stop() != 0:
-                raise BenchError("the gateway did not exit cleanly after SIGTERM")
-            verified = self._verify_parallel(mode, level, size, record["session_ids"])
+            gateway_cpu = sum(g.cpu_seconds() for g in gateways) - gateway_cpu
+            thread_cpu: dict[str, float] = {}
+            for gateway, before in zip(gateways, threads_before):
+                for key, value in gateway.thread_cpu().items():
+                    thread_cpu[key] = thread_cpu.get(key, 0.0) + value - before.get(key, 0.0)
+            peak = sum(g.vmhwm_sum_kib() for g in gateways) if gateways else record["vmhwm_kib"]
+            first_body: dict[str, float | None] = record.get("first_body_at") or {}
+            created_after = []
+            for upload in self.server.uploads():
+                created = iso_timestamp(upload.creation_date)
+                started = first_body.get(upload.metadata.get("session_id", ""))
+                if created is not None and started is not None:
+                    created_after.append(created - started)
+            for gateway in gateways:
+                if gateway.stop() != 0:
+                    raise BenchError("a gateway did not exit cleanly after SIGTERM")
+            verified = self._verify_parallel(mode.name, level, size, record["session_ids"])
         except (BenchError, OSError, KeyError, ValueError) as exc:
             self._failed(what, exc)
             return
         finally:
-            if gateway is not None:
+            for gateway in gateways:
                 gateway.stop()
             shutil.rmtree(state, ignore_errors=True)
             self._clean_server()
         run = ScalingRun(
-            mode=mode,
+            mode=mode.name,
             parallel=level,
             round=number,
             seconds=record["seconds"],
@@ -295,11 +347,23 @@ class UploadBench:
             verified=verified,
             client_cpu_seconds=record["cpu_seconds"],
             server_cpu_seconds=server_cpu,
-            gateway_cpu_seconds=gateway_cpu if gateway is not None else None,
-            upstream_created_after=created_after,
+            gateway_cpu_seconds=gateway_cpu if gateways else None,
+            upstream_created_after=sorted(created_after),
+            pss_peak_kib=sampler.pss_peak_kib,
+            rss_peak_kib=sampler.rss_peak_kib,
+            tmp_peak_bytes=sampler.tmp_peak_bytes,
+            tmp_peak_allocated=sampler.tmp_peak_allocated,
+            thread_cpu=thread_cpu,
         )
         self.results.scaling.append(run)
-        log(f"{what}: {run.seconds:.2f} s, {level * size / MIB / run.seconds:.0f} MiB/s aggregate, {verified}")
+        extra = ""
+        if gateways:
+            start = max(created_after) if created_after else float("nan")
+            extra = (
+                f"; upstream start max {start:.3f} s; gateway VmHWM sum {peak / 1024:.0f} MiB, "
+                f"Pss peak {sampler.pss_peak_kib / 1024:.0f} MiB; TMPDIR peak {sampler.tmp_peak_bytes / MIB:.0f} MiB"
+            )
+        log(f"{what}: {run.seconds:.2f} s, {level * size / MIB / run.seconds:.0f} MiB/s aggregate, {verified}{extra}")
 
     def _verify_parallel(self, mode: str, level: int, size: int, session_ids: list[str]) -> str:
         uploads = self.server.uploads()
@@ -312,4 +376,4 @@ class UploadBench:
         return self._maybe_hash(f"scaling-{mode}-{level}", size, uploads[0].path)
 
 
-__all__ = ["CONTENDERS", "UploadBench", "UploadResults", "UploadRun", "schedule"]
+__all__ = ["CONTENDERS", "MODES", "Mode", "UploadBench", "UploadResults", "UploadRun", "schedule"]
