@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 
@@ -118,8 +119,18 @@ def test_receipts_as_store_rows_and_a_digest_of_another_kind() -> None:
     data = os.urandom(100 * KiB)
     row = (0, len(data), digest_of(data))
     assert verify_prefix(Pipe(data), [row], len(data), keep_limit=0).matched
-    other = (0, len(data), "sha256:" + "0" * 64)
+    other = (0, len(data), "md5:" + hashlib.md5(data).hexdigest())
     assert not verify_prefix(Pipe(data), [other], len(data), keep_limit=0).matched
+    wrong = (0, len(data), "sha256:" + "0" * 64)
+    assert not verify_prefix(Pipe(data), [wrong], len(data), keep_limit=0).matched
+
+
+def test_receipts_of_an_earlier_version_blake2b_still_check() -> None:
+    data = os.urandom(100 * KiB)
+    older = (0, len(data), "blake2b-160:" + hashlib.blake2b(data, digest_size=20).hexdigest())
+    assert verify_prefix(Pipe(data), [older], len(data), keep_limit=0).matched
+    changed = bytes([data[0] ^ 1]) + data[1:]
+    assert not verify_prefix(Pipe(changed), [older], len(changed), keep_limit=0).matched
     with pytest.raises(TypeError):
         verify_prefix(Pipe(data), ["nonsense"], len(data), keep_limit=0)  # type: ignore[list-item]
 
