@@ -25,9 +25,9 @@ def _profile_summary(data: RunData, top: int = 5) -> str:
 def _cpu_per_gib(runs: list, size: int) -> tuple[float, float, float]:
     """Median CPU seconds per GiB moved: client, gateway, server."""
     moved = [run.parallel * size / GIB for run in runs]
-    client = median([run.client_cpu_seconds / gib for run, gib in zip(runs, moved)])
-    gateway = median([(run.gateway_cpu_seconds or 0.0) / gib for run, gib in zip(runs, moved)])
-    server = median([run.server_cpu_seconds / gib for run, gib in zip(runs, moved)])
+    client = median([run.client_cpu_seconds / gib for run, gib in zip(runs, moved, strict=True)])
+    gateway = median([(run.gateway_cpu_seconds or 0.0) / gib for run, gib in zip(runs, moved, strict=True)])
+    server = median([run.server_cpu_seconds / gib for run, gib in zip(runs, moved, strict=True)])
     return client, gateway, server
 
 
@@ -63,20 +63,25 @@ def gateway_findings(data: RunData, keyed: dict[str, str], text: list[str]) -> N
         split = ""
         parts = {key for run in runs for key in run.thread_cpu}
         if parts:
-            split = " Gateway CPU by part: " + ", ".join(
-                f"{key} {median([run.thread_cpu.get(key, 0.0) for run in runs]):.2f} s" for key in sorted(parts)
-            ) + "."
+            split = (
+                " Gateway CPU by part: "
+                + ", ".join(
+                    f"{key} {median([run.thread_cpu.get(key, 0.0) for run in runs]):.2f} s" for key in sorted(parts)
+                )
+                + "."
+            )
         keyed[f"gateway:parallel:{mode}"] = (
             f"CPU-bound: CPU per GiB {client:.2f} (client) + {gateway:.2f} (gateway) + {server:.2f} (server) = "
             f"{client + gateway + server:.2f} against {d_client:.2f} + {d_server:.2f} = {d_client + d_server:.2f} "
             f"directly; the cores were {busy / (data.cores * wall):.0%} busy ({label}).{split}{profile}"
         )
-    starts = {level: [v for run in runs_of(data, "gateway-w1", level) for v in run.upstream_created_after] for level in levels(data)}
+    starts = {
+        level: [v for run in runs_of(data, "gateway-w1", level) for v in run.upstream_created_after]
+        for level in levels(data)
+    }
     worst = {level: max(values) for level, values in starts.items() if values}
     if worst:
-        keyed["gateway:start"] = (
-            "The slowest starts: " + ", ".join(f"x{lv} {v:.3f} s" for lv, v in worst.items()) + "."
-        )
+        keyed["gateway:start"] = "The slowest starts: " + ", ".join(f"x{lv} {v:.3f} s" for lv, v in worst.items()) + "."
     for mode, label in PARALLEL_MODES.items():
         runs = runs_of(data, mode, top)
         if runs:

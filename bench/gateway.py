@@ -11,11 +11,13 @@ forked workers, found as the supervisor's children in ``/proc``), two ways:
   each shared page divided among the processes sharing it) over samples taken every 50 ms: what the
   gateway holds as a whole, the cgroup-less equivalent of a cgroup's memory peak (minus page cache).
 
-The gateway gets a ``TMPDIR`` of its own (``directory / "tmp"``), which the sampler measures too.
+The gateway gets a ``TMPDIR`` of its own (``directory / "tmp"``), which the sampler measures too: the
+files in it and those unlinked but still open there (the chunk spool is a ``tempfile.TemporaryFile``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -183,14 +185,9 @@ class Sampler:
             for pid in gateway.pids:
                 pss += _pss_kib(pid)
                 rss += _kib("VmRSS", pid)
-            for root, _, files in os.walk(gateway.tmpdir):
-                for name in files:
-                    try:
-                        stat = os.stat(os.path.join(root, name))
-                    except OSError:
-                        continue
-                    size += stat.st_size
-                    allocated += stat.st_blocks * 512
+            for stat in _tmp_files(gateway):
+                size += stat.st_size
+                allocated += stat.st_blocks * 512
         self.pss_peak_kib = max(self.pss_peak_kib, pss)
         self.rss_peak_kib = max(self.rss_peak_kib, rss)
         self.tmp_peak_bytes = max(self.tmp_peak_bytes, size)
@@ -205,6 +202,26 @@ class Sampler:
         self._stop.set()
         self._thread.join(5)
         self.sample()
+
+
+def _tmp_files(gateway: GatewayProcess) -> list[os.stat_result]:
+    """Every file in the gateway's TMPDIR: those with a name, and those already unlinked but held open
+    (``tempfile.TemporaryFile``), found through ``/proc/<pid>/fd``; each file once."""
+    found: dict[tuple[int, int], os.stat_result] = {}
+    root = str(gateway.tmpdir)
+    for directory, _, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):
+                stat = os.stat(os.path.join(directory, name))
+                found[(stat.st_dev, stat.st_ino)] = stat
+    for pid in gateway.pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(root + "/"):
+                        stat = os.stat(f"/proc/{pid}/fd/{fd}")
+                        found[(stat.st_dev, stat.st_ino)] = stat
+    return list(found.values())
 
 
 def _children(pid: int) -> list[int]:

@@ -38,9 +38,7 @@ def profile_gateway(server: Any, work: Path, size: int, level: int, notes: list[
     state = work / "profile"
     out = state / "profile.json"
     try:
-        gateway = GatewayProcess(
-            server.base_url, state / "gateway", workers=1, module=("bench.gwserve", str(out))
-        )
+        gateway = GatewayProcess(server.base_url, state / "gateway", workers=1, module=("bench.gwserve", str(out)))
         try:
             before = gateway.thread_cpu()
             args = ["gateway", "--url", gateway.url, "--file", str(source), "--parallel", str(level)]

@@ -10,6 +10,7 @@ cProfile, which sees the main thread (the event loop) only.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -24,7 +25,7 @@ def main() -> int:
     except ImportError:
         yappi = None
     if yappi is not None:
-        yappi.set_clock_type("cpu")
+        yappi.set_clock_type(os.environ.get("BENCH_PROFILE_CLOCK", "cpu"))
         yappi.start(builtins=True, profile_threads=True)
         try:
             code = cli(argv)

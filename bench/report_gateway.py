@@ -59,7 +59,9 @@ class Paired:
 def paired_uploads(data: RunData, size: int, contender: str = "gateway", base: str = DIRECT) -> Paired:
     """Per round: ``base``'s seconds ÷ ``contender``'s, single uploads of ``size``."""
     theirs = {run.round: run for run in data.uploads.of(base, size)}
-    return Paired([theirs[run.round].seconds / run.seconds for run in data.uploads.of(contender, size) if run.round in theirs])
+    return Paired(
+        [theirs[run.round].seconds / run.seconds for run in data.uploads.of(contender, size) if run.round in theirs]
+    )
 
 
 def runs_of(data: RunData, mode: str, level: int) -> list[ScalingRun]:
@@ -69,7 +71,9 @@ def runs_of(data: RunData, mode: str, level: int) -> list[ScalingRun]:
 def paired_parallel(data: RunData, mode: str, level: int, base: str = "direct") -> Paired:
     """Per round: ``base``'s aggregate seconds ÷ ``mode``'s at ``level`` parallel uploads."""
     theirs = {run.round: run for run in runs_of(data, base, level)}
-    return Paired([theirs[run.round].seconds / run.seconds for run in runs_of(data, mode, level) if run.round in theirs])
+    return Paired(
+        [theirs[run.round].seconds / run.seconds for run in runs_of(data, mode, level) if run.round in theirs]
+    )
 
 
 def levels(data: RunData) -> list[int]:
@@ -187,7 +191,12 @@ def parallel_table(data: RunData) -> list[str]:
             parts = ", ".join(f"{key} {median([run.thread_cpu.get(key, 0.0) for run in runs]):.2f}" for key in keys)
             split.append(f"{PARALLEL_MODES[mode]}: {parts}")
     if split:
-        lines += ["", f"Gateway CPU seconds at x{top} by part (`/proc/<pid>/task/<tid>/stat`, medians): " + "; ".join(split) + "."]
+        lines += [
+            "",
+            f"Gateway CPU seconds at x{top} by part (`/proc/<pid>/task/<tid>/stat`, medians): "
+            + "; ".join(split)
+            + ".",
+        ]
     return lines
 
 
@@ -350,4 +359,4 @@ def gateway_targets(data: RunData, findings: dict[str, str], target: type[Target
     return rows
 
 
-__all__ = ["gateway_targets", "section", "paired_uploads", "paired_parallel", "runs_of", "levels", "GIB", "UploadRun"]
+__all__ = ["GIB", "UploadRun", "gateway_targets", "levels", "paired_parallel", "paired_uploads", "runs_of", "section"]

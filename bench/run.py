@@ -39,12 +39,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DATA_DIR, MIB, REPO, TESTS_DIR, make_source, parse_size, size_label
+from bench.common import DATA_DIR, MIB, REPO, TESTS_DIR, parse_size, size_label
 from bench.contenders import CONTENDERS
 from bench.control import summarize_profile
 from bench.findings import findings
@@ -153,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     control_postgres = None
     control_profile: list[tuple[str, float, int]] = []
     gateway_profile = None
+    fleet_server = None
     server_profile: list[ServerProfile] = []
     main_probe = None
     steps = []
@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         cores=os.cpu_count() or 1,
         notes=notes,
         startup=startup,
+        fleet_server=fleet_server,
     )
     keyed, text = findings(data)
     rows = targets(data, keyed)

@@ -109,9 +109,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _gateway_put(
-    http: Any, url: str, path: str, name: str, first_body: dict[str, float | None]
-) -> Callable[[], None]:
+def _gateway_put(http: Any, url: str, path: str, name: str, first_body: dict[str, float | None]) -> Callable[[], None]:
     session_id = url.rsplit("/", 1)[-1]
 
     def upload() -> None:

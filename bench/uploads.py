@@ -313,7 +313,7 @@ class UploadBench:
             server_cpu = cpu_seconds_of(self.server.pid) - server_cpu
             gateway_cpu = sum(g.cpu_seconds() for g in gateways) - gateway_cpu
             thread_cpu: dict[str, float] = {}
-            for gateway, before in zip(gateways, threads_before):
+            for gateway, before in zip(gateways, threads_before, strict=True):
                 for key, value in gateway.thread_cpu().items():
                     thread_cpu[key] = thread_cpu.get(key, 0.0) + value - before.get(key, 0.0)
             peak = sum(g.vmhwm_sum_kib() for g in gateways) if gateways else record["vmhwm_kib"]
