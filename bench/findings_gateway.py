@@ -31,6 +31,31 @@ def _cpu_per_gib(runs: list, size: int) -> tuple[float, float, float]:
     return client, gateway, server
 
 
+CLOSE_THROUGHPUT = (
+    " What would close it: the gateway's CPU per byte, on a machine where it shares 2 cores with the client and "
+    "the single-threaded Node server. Its event loop is hypercorn's asyncio server, which reads a connection "
+    "64 KiB at a time (a constant of hypercorn) and passes each block through h11 and an ASGI message: a server "
+    "with a native HTTP parser and larger reads (granian, Rust with its own threads) would cut that share; its "
+    "request threads copy each byte into the one-chunk spool file (a 50 MiB chunk is over the 8 MiB memory "
+    "bound), hash it (SHA-256 receipt) and send it: chunks at or under the memory bound skip the file (at 8 MiB "
+    "of memory per upload in flight). Or give the gateway cores of its own (its own host, `--workers N`). "
+    "Tried during development and kept: a timeout scope per body message instead of `asyncio.wait_for` (the "
+    "event loop's CPU per GiB fell by about a third) and SHA-256 receipts instead of BLAKE2b (half the hashing "
+    "CPU). Tried and not kept: uvloop (event-loop CPU 3.04 -> 2.96 s at x16, within this machine's noise)."
+)
+CLOSE_START = (
+    " The 16 PUTs' control paths share one process (one GIL), the store and the upstream: each waits for its "
+    "first body message (the empty-body probe), claims the session in the store and creates the upload "
+    "upstream (a `POST` the busy Node server answers late); the control-path profile below gives each step's "
+    "wall time. What would close it: `--workers 2` or more (fewer PUTs per process), and creating the upstream "
+    "upload before the store's bookkeeping of the PUT."
+)
+CLOSE_RSS = (
+    " What would close it in the sum: start the workers from a fresh interpreter instead of a fork (nothing "
+    "shared to double count, but each pays its imports), or count a cgroup's peak."
+)
+
+
 def gateway_findings(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
     """Keyed findings of the missed gateway targets, and the Findings paragraph on the gateway."""
     singles = [size for size in data.sizes if data.uploads.of("gateway", size) and data.uploads.of(DIRECT, size)]
@@ -47,6 +72,7 @@ def gateway_findings(data: RunData, keyed: dict[str, str], text: list[str]) -> N
             f"CPU per GiB: gateway path {c_cpu:.2f} (client) + {g_cpu:.2f} (gateway) + {s_g:.2f} (server) against "
             f"{d_cpu:.2f} (LegacyClient) + {s_d:.2f} (server) directly: the extra hop costs {g_cpu:.2f} CPU-s per GiB "
             f"on a machine whose 2 cores also run the client and the single-threaded Node server.{profile}"
+            + CLOSE_THROUGHPUT
         )
     top = max(levels(data), default=0)
     for mode, label in PARALLEL_MODES.items():
@@ -74,6 +100,7 @@ def gateway_findings(data: RunData, keyed: dict[str, str], text: list[str]) -> N
             f"CPU-bound: CPU per GiB {client:.2f} (client) + {gateway:.2f} (gateway) + {server:.2f} (server) = "
             f"{client + gateway + server:.2f} against {d_client:.2f} + {d_server:.2f} = {d_client + d_server:.2f} "
             f"directly; the cores were {busy / (data.cores * wall):.0%} busy ({label}).{split}{profile}"
+            + CLOSE_THROUGHPUT
         )
     starts = {
         level: [v for run in runs_of(data, "gateway-w1", level) for v in run.upstream_created_after]
@@ -81,14 +108,15 @@ def gateway_findings(data: RunData, keyed: dict[str, str], text: list[str]) -> N
     }
     worst = {level: max(values) for level, values in starts.items() if values}
     if worst:
-        keyed["gateway:start"] = "The slowest starts: " + ", ".join(f"x{lv} {v:.3f} s" for lv, v in worst.items()) + "."
+        slowest = ", ".join(f"x{lv} {v:.3f} s" for lv, v in worst.items())
+        keyed["gateway:start"] = f"The slowest starts: {slowest}." + CLOSE_START
     for mode, label in PARALLEL_MODES.items():
         runs = runs_of(data, mode, top)
         if runs:
             keyed[f"gateway:rss:{mode}"] = (
                 f"The sum of VmHWM counts the pages the workers share with the supervisor once per process; the "
                 f"sampled Pss peak (shared pages divided) was {max(run.pss_peak_kib for run in runs) / 1024:.1f} MiB "
-                f"for {label}."
+                f"for {label}." + CLOSE_RSS
             )
     fleet_level = max((run.parallel for run in data.uploads.scaling if run.mode == "fleet-2"), default=0)
     if fleet_level:

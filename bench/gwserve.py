@@ -31,7 +31,8 @@ def main() -> int:
             code = cli(argv)
         finally:
             yappi.stop()
-            _write(out, "yappi (CPU clock, all threads)", _yappi_rows(yappi))
+            clock = "wall clock" if os.environ.get("BENCH_PROFILE_CLOCK") == "wall" else "CPU clock"
+            _write(out, f"yappi ({clock}, all threads)", _yappi_rows(yappi))
         return int(code or 0)
     import cProfile
     import pstats

@@ -252,6 +252,19 @@ def profile_lines(data: RunData) -> list[str]:
     lines += ["", "| function of compat/hypercorn (inclusive CPU) | calls | total s |", "|---|---:|---:|"]
     for name, calls, seconds in profile.top_total:
         lines.append(f"| `{name}` | {calls} | {seconds:.2f} |")
+    if profile.control_steps:
+        lines += [
+            "",
+            f"The control path: {profile.level} PUTs of 1 MiB at once through the same kind of gateway under "
+            f"{profile.control_profiler}; wall seconds per call of each step of a PUT (waits for the GIL, the "
+            "store's lock and the upstream included; `Translator.upload` is the whole PUT, "
+            "`ResumableUploader._create` the upstream creation `POST`):",
+            "",
+            "| step | calls | wall s per call |",
+            "|---|---:|---:|",
+        ]
+        for name, calls, seconds in profile.control_steps:
+            lines.append(f"| `{name}` | {calls} | {seconds:.3f} |")
     return lines
 
 
