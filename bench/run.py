@@ -10,20 +10,26 @@ In one run, against one loopback ``@tus/server`` (``tests/tus-server/server.mjs`
 2. the server's own CPU per GiB for plain-put, plain-patch and compat-v3 (V8 profiler, ``bench/serverprof.py``);
 3. control-call overhead: ``LegacyClient`` against the same V3 calls made with plain ``requests``
    (``bench/control.py``), plus a cProfile of the shim's side;
-4. gateway scaling: 1, 4 and 16 parallel 64 MiB V1 PUTs through the gateway against the same uploads
-   made directly with ``V3Client`` in threads (``bench/scaling.py``), with each process's CPU; with
-   ``py-spy`` on ``PATH``, one extra x16 gateway run is sampled;
+4. the gateway (issue 12), ``scaling``: 1, 4 and 16 parallel 64 MiB V1 PUTs through a gateway with
+   ``--workers 1`` and with ``--workers 2`` against the same uploads made directly with ``LegacyClient``
+   in threads (``bench/scaling.py``), round-robin; per upload the time from its first body byte to its
+   upstream creation ``POST``; every gateway process's memory (sum of ``VmHWM``, sampled ``Pss``) and
+   its own ``TMPDIR`` sampled (``bench/gateway.py``); CPU per process and per thread group;
+   ``fleet`` (issue 13): 16 parallel PUTs through one gateway against two replicas on one PostgreSQL
+   store (a database made for the run on ``--postgres`` and dropped after it); ``gwprofile``: an extra
+   x16 run under yappi (``pip install -e '.[bench]'``; else cProfile) and a control-path run (1 MiB PUTs,
+   wall clock) (``bench/gwprofile.py``);
 5. the cost of importing the shim, step by step (``bench/imports.py``), and a probe of a legacy call
    made from a module run with ``python -m`` (``bench/mainprobe.py``);
 6. start-up: ``scriptix-compat --help`` against ``python -c "import requests"``, min of 5 each
    (``bench/startup.py``, which also runs alone in a few seconds);
 
-then the targets of issue 6 (item 2) and issue 11 (item 8) are checked and ``bench/RESULTS.md`` is
+then the targets of issue 6 (item 2), issue 11 (item 8) and issues 12 and 13 are checked and ``bench/RESULTS.md`` is
 written (``--output``).
 ``compat/`` is copied when the run starts (``--compat worktree``, the default) or taken from a commit
 (``--compat REF``), so that edits made meanwhile do not mix into one run. Generated files live under
-``bench/data/`` (git-ignored) and are removed at the end. About 8 minutes on 2 cores. Options
-shrink a run for a quick look (``--quick``) or pick parts.
+``bench/data/`` (git-ignored) and are removed at the end. About 20 minutes on 2 cores. Options
+shrink a run for a quick look (``--quick``) or pick parts (``--parts scaling,fleet``).
 """
 
 from __future__ import annotations
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if free < need:
         raise SystemExit(f"not enough disk space in {args.data_dir}: {free} bytes free, need about {need}")
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="run-", dir=args.data_dir))
     repeats = {size: args.repeat or DEFAULT_REPEATS.get(size, 5) for size in args.size_list}
     measured = _use_compat(args.compat, work)
@@ -202,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     facts = machine_facts()
     facts["compat measured"] = measured
+    facts["machine load"] = (
+        f"1-minute load average {load_before:.1f} when the run started, {os.getloadavg()[0]:.1f} when it ended "
+        f"({os.cpu_count()} cores); other work on the machine shares the cores and makes single figures noisy: "
+        "compare the paired ratios (contenders alternate round-robin, so each round sees about the same load)"
+    )
     facts["server peak RSS"] = server_peak
     facts["files"] = "os.urandom data written once per size under bench/data/ (read from the page cache by all)"
     facts["rounds"] = ", ".join(f"{size_label(size)}: {count}" for size, count in repeats.items())
