@@ -129,6 +129,7 @@ def gateway_findings(data: RunData, keyed: dict[str, str], text: list[str]) -> N
                 f"CPU per GiB with one replica {c1:.2f} + {g1:.2f} + {s1:.2f}, with two {c2:.2f} + {g2:.2f} + {s2:.2f} "
                 "(client + gateways + server): on 2 cores a second replica adds no core, only its own process."
             )
+    _control_postgres(data, keyed)
     if runs_of(data, "gateway-w1", top):
         size = data.scaling_size
         text += [
@@ -138,6 +139,24 @@ def gateway_findings(data: RunData, keyed: dict[str, str], text: list[str]) -> N
             + profile,
             "",
         ]
+
+
+def _control_postgres(data: RunData, keyed: dict[str, str]) -> None:
+    """Issue 13: the control calls with the PostgreSQL store, against the same calls with SQLite."""
+    from bench.report import control_rows
+
+    if not data.control_postgres:
+        return
+    sqlite = {row[0]: row for row in control_rows(data)}
+    for operation, _, direct, added, _, _ in control_rows(data, data.control_postgres):
+        base = sqlite.get(operation)
+        versus = f" (SQLite store: {base[3]:+.0f} µs)" if base else ""
+        keyed[f"control-postgres:{operation}"] = (
+            f"{added:+.0f} µs added{versus}, the direct call itself {direct:.0f} µs: what the SQLite store adds, "
+            "plus the store's round trips to the PostgreSQL server (a separate process on the same cores, so "
+            "the machine's load counts twice). What would close it: fewer store round trips per call (see "
+            "the cProfile of the control calls for the store's share), or the database on its own host."
+        )
 
 
 __all__ = ["gateway_findings"]
