@@ -11,6 +11,9 @@ then cut the TCP connection), ``("stall", seconds)``, or ``"pass"`` (answer norm
 ``FakeV3(..., defer_length=True)`` advertises ``creation-defer-length`` and takes
 ``Upload-Defer-Length: 1`` (the length then comes with a PATCH, once, as ``@tus/server`` wants);
 by default it advertises only ``creation,termination`` and refuses a deferred length with 400.
+
+``FakeV3(..., finish_uploaded=True)``: a session whose media upload is complete reads ``completed``
+(V1: ``done``) from then on, as if transcribed at once.
 """
 
 from __future__ import annotations
@@ -69,8 +72,10 @@ class FakeV3:
         token: str = "test-token",
         absolute_location: bool = False,
         defer_length: bool = False,
+        finish_uploaded: bool = False,
     ) -> None:
         self.server = server
+        self.finish_uploaded = finish_uploaded
         self.token = token
         self.absolute_location = absolute_location
         self.defer_length = defer_length
@@ -230,6 +235,8 @@ class FakeV3:
             return _json({"error": "The requested session was not found"}, 404)
         result: dict[str, Any] = {"session_id": session.id, "status": session.status, "duration": 0, "error": None}
         media = next((u for u in self.uploads.values() if u.session_id == session.id and u.complete), None)
+        if media is not None and self.finish_uploaded and session.status == "new":
+            session.status = result["status"] = "completed"
         if media is not None:
             result.update(filename=media.metadata.get("filename"), media_type=media.metadata.get("filetype"))
         if session.status in ("done", "completed", "finished"):

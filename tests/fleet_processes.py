@@ -13,19 +13,25 @@ Used by ``tests/defects/test_item_05_*`` (the claim race, on both backends) and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fake_v3 import FakeV3
+from pytest_httpserver import HTTPServer
 
 import compat
+from compat.liveness import process_start
 
 REPO = Path(compat.__file__).resolve().parents[1]
 RACER = Path(__file__).resolve().parent / "upload_racer.py"
@@ -43,6 +49,19 @@ FLEET_OPTIONS: dict[str, Any] = {
     "document": {"document_type": "document", "max_line_length": 42},
 }
 """V1 session options that must all reach the TUS metadata, whichever member uploads."""
+
+
+def threaded_server(host: str = "127.0.0.1") -> Iterator[HTTPServer]:
+    """A started pytest-httpserver that serves requests in parallel (members of a fleet call at once);
+    for a fixture to ``yield from``."""
+    server = HTTPServer(host=host, port=0, threaded=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        if server.is_running():
+            server.stop()  # werkzeug takes up to half a second to stop: once per session, not per test
 
 
 def child_environment(**extra: str) -> dict[str, str]:
@@ -84,6 +103,12 @@ class _Process:
             return self.lines.get(timeout=TIMEOUT)
         except queue.Empty:
             raise AssertionError(f"no answer from the child in {TIMEOUT:g} s:\n" + "\n".join(self.errors)) from None
+
+    def kill(self) -> None:
+        """SIGKILL the process (no clean-up of any kind) and reap it."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
 
     def stop(self) -> None:
         if self.process.stdin is not None:
@@ -133,17 +158,51 @@ class LegacyProcess(_Process):
 class Gateway(_Process):
     """``scriptix-compat gateway`` as a process of its own on ``store``; ``url`` once it listens."""
 
-    def __init__(self, upstream: str, store: str | Path, *, chunk_size: int | None = None) -> None:
+    def __init__(
+        self, upstream: str, store: str | Path, *options: str, chunk_size: int | None = None, **environ: str
+    ) -> None:
+        """``options``: more gateway options (``--claim-lease``, ...); ``environ``: more environment variables."""
         command = [sys.executable, "-m", "compat.cli", "gateway", "--listen", "127.0.0.1:0"]
-        command += ["--upstream", upstream, "--store", str(store)]
+        command += ["--upstream", upstream, "--store", str(store), *options]
         extra = {"SCRIPTIX_COMPAT_CHUNK_SIZE": str(chunk_size)} if chunk_size else {}
-        super().__init__(command, stdin=False, lines_from="stderr", environ=child_environment(**extra))
+        super().__init__(command, stdin=False, lines_from="stderr", environ=child_environment(**extra, **environ))
         while True:
             line = self.next_line()
             found = re.match(r"scriptix-compat gateway: listening on (http://[^\s;]+)", line)
             if found:
                 self.url = found.group(1)
                 return
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (a gateway's worker processes), from /proc."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *descendants(child)]
+    return found
+
+
+def kill_every_process_of(gateway: Any) -> None:
+    """SIGKILL a gateway process (this module's :class:`Gateway` or the gateway tests' ``GatewayProcess``):
+    its worker processes (where uploads and jobs run) first, then the parent; wait until all are gone."""
+    workers = descendants(gateway.process.pid)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    gateway.kill()  # SIGKILL, and reaped
+    deadline = time.monotonic() + 10
+    while any(process_start(pid) is not None for pid in workers):  # gone (or a zombie) once reaped by init
+        assert time.monotonic() < deadline, "the gateway's workers outlived the SIGKILL"
+        time.sleep(0.02)
 
 
 def upstream_count(fake: FakeV3) -> tuple[int, int]:

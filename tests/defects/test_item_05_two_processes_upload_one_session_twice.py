@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 from fake_v3 import FakeV3
-from fleet_processes import SESSIONS, TIMEOUT, Gateway, LegacyProcess, round_problems, upstream_count
+from fleet_processes import SESSIONS, TIMEOUT, Gateway, LegacyProcess, round_problems, threaded_server, upstream_count
 from pytest_httpserver import HTTPServer
 from store_backends import Backend
 
@@ -41,14 +41,7 @@ def racer(fake: FakeV3, store: str) -> LegacyProcess:
 
 @pytest.fixture(scope="module")
 def _upstream_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)  # threaded: both uploads are served at once
-    server.start()
-    try:
-        yield server
-    finally:
-        server.clear()
-        if server.is_running():
-            server.stop()
+    yield from threaded_server()  # threaded: both uploads are served at once
 
 
 @pytest.fixture

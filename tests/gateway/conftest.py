@@ -7,31 +7,21 @@ from pathlib import Path
 
 import pytest
 from fake_v3 import FakeV3
+from fleet_processes import threaded_server
 from gateway_helpers import GATEWAY_OPTIONS, TOKEN
 from pytest_httpserver import HTTPServer
 
 from compat.gateway import GatewayServer
 
 
-def _server(host: str) -> Iterator[HTTPServer]:
-    server = HTTPServer(host=host, port=0, threaded=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.clear()
-        if server.is_running():
-            server.stop()  # werkzeug takes up to half a second to stop: once per session, not per test
-
-
 @pytest.fixture(scope="session")
 def _upstream_server() -> Iterator[HTTPServer]:
-    yield from _server("127.0.0.1")
+    yield from threaded_server("127.0.0.1")
 
 
 @pytest.fixture(scope="session")
 def _media_server() -> Iterator[HTTPServer]:
-    yield from _server("127.0.0.2")
+    yield from threaded_server("127.0.0.2")
 
 
 @pytest.fixture

@@ -14,11 +14,9 @@ bytes are trusted once every receipt before them matched, so nothing is sent twi
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,10 +28,9 @@ from typing import Any
 
 import pytest
 import requests
+from fleet_processes import kill_every_process_of
 from gateway_helpers import SESSIONS, TOKEN, GatewayProcess
 from store_backends import Backend
-
-from compat.liveness import process_start
 
 MiB = 1024 * 1024
 SIZE = 128 * MiB
@@ -154,36 +151,6 @@ def put_and_kill_at(gateway: GatewayProcess, sink: Sink, session_id: str, data: 
     held = (sink.directory / "u1").stat().st_size
     assert 0 < held < len(data)
     return held
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (the gateway's worker processes), from /proc."""
-    found: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-        except OSError:
-            continue
-        for child in map(int, children):
-            found += [child, *descendants(child)]
-    return found
-
-
-def kill_every_process_of(gateway: GatewayProcess) -> None:
-    """SIGKILL the gateway: its worker processes (the uploads run there) first, then the parent."""
-    workers = descendants(gateway.process.pid)
-    for pid in workers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    gateway.kill()  # SIGKILL, and reaped
-    deadline = time.monotonic() + 10
-    while any(process_start(pid) is not None for pid in workers):  # gone (or a zombie) once reaped by init
-        assert time.monotonic() < deadline, "the gateway's workers outlived the SIGKILL"
-        time.sleep(0.02)
 
 
 def assert_one_upload_of(sink: Sink, data: bytes) -> dict[str, Any]:
