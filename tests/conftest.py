@@ -6,7 +6,9 @@ by another checkout (perhaps of a newer schema) must not change what a test sees
 not leave state behind.
 
 Fixtures for every test directory: ``postgres_url`` (a PostgreSQL database of the test's own,
-``tests/pg_guard.py``) and ``store_backend`` (a store location per backend, ``tests/store_backends.py``).
+``tests/pg_guard.py``), ``store_backend`` (a store location per backend, ``tests/store_backends.py``),
+``upstream`` and ``media_server`` (threaded HTTP servers on 127.0.0.1 and 127.0.0.2, one each per run,
+``tests/fleet_processes.py``; a directory may define its own).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import tempfile
 _CACHE = tempfile.mkdtemp(prefix="scriptix-compat-tests-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE  # before anything imports compat
 
+from fleet_processes import _threaded_media_host, _threaded_upstream, media_server, upstream  # noqa: E402
 from pg_guard import postgres_url  # noqa: E402
 from store_backends import store_backend  # noqa: E402
 
-__all__ = ["postgres_url", "store_backend"]
+__all__ = ["_threaded_media_host", "_threaded_upstream", "media_server", "postgres_url", "store_backend", "upstream"]
 
 
 def pytest_unconfigure() -> None:

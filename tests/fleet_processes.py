@@ -4,11 +4,14 @@ A test starts :class:`LegacyProcess` (``tests/upload_racer.py``: a ``LegacyClien
 its own that creates sessions and uploads when told to) or :class:`Gateway` (``scriptix-compat
 gateway`` as a process) on one store value: a SQLite path or a ``postgresql://`` URL (a database
 of the test's own: the ``postgres_url`` fixture of ``tests/pg_guard.py``). Both speak to a
-:class:`~fake_v3.FakeV3` upstream, whose records :func:`round_problems` and
-:func:`metadata_problems` check.
+:class:`~fake_v3.FakeV3` upstream, whose records :func:`round_problems`, :func:`metadata_problems`
+and :func:`upload_problems` check. :func:`kill_every_process_of` SIGKILLs a gateway with its workers.
+The threaded servers the members call (``upstream``, ``media_server``) are fixtures of every test
+directory (``tests/conftest.py``).
 
-Used by ``tests/defects/test_item_05_*`` (the claim race, on both backends) and
-``tests/fleet/`` (a session created through one member and uploaded through another).
+Used by ``tests/defects/test_item_05_*`` (the claim race, on both backends), ``tests/fleet/`` (a
+session created through one member and uploaded through another; a replica killed mid-job; the
+database going away) and ``tests/gateway/`` (a replica killed mid-PUT).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
 
@@ -52,8 +56,7 @@ FLEET_OPTIONS: dict[str, Any] = {
 
 
 def threaded_server(host: str = "127.0.0.1") -> Iterator[HTTPServer]:
-    """A started pytest-httpserver that serves requests in parallel (members of a fleet call at once);
-    for a fixture to ``yield from``."""
+    """A started pytest-httpserver that serves requests in parallel (members of a fleet call at once)."""
     server = HTTPServer(host=host, port=0, threaded=True)
     server.start()
     try:
@@ -62,6 +65,32 @@ def threaded_server(host: str = "127.0.0.1") -> Iterator[HTTPServer]:
         server.clear()
         if server.is_running():
             server.stop()  # werkzeug takes up to half a second to stop: once per session, not per test
+
+
+@pytest.fixture(scope="session")
+def _threaded_upstream() -> Iterator[HTTPServer]:
+    yield from threaded_server("127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def _threaded_media_host() -> Iterator[HTTPServer]:
+    yield from threaded_server("127.0.0.2")
+
+
+@pytest.fixture
+def upstream(_threaded_upstream: HTTPServer) -> Iterator[HTTPServer]:
+    """The upstream's HTTP server on 127.0.0.1, threaded (gateways and their workers call at once);
+    a fixture for every test directory (``tests/conftest.py``), cleared after each test."""
+    yield _threaded_upstream
+    _threaded_upstream.clear()
+
+
+@pytest.fixture
+def media_server(_threaded_media_host: HTTPServer) -> Iterator[HTTPServer]:
+    """A media host for ``media_source`` URLs on 127.0.0.2, a second loopback address (gateways fetch
+    from it with ``--allow-private-media``); a fixture for every test directory, cleared after each test."""
+    yield _threaded_media_host
+    _threaded_media_host.clear()
 
 
 def child_environment(**extra: str) -> dict[str, str]:
@@ -253,3 +282,16 @@ def metadata_problems(metadata: dict[str, str], options: dict[str, Any]) -> list
     if "document_type" in wanted_document and metadata.get("document_type") != wanted_document["document_type"]:
         problems.append(f"document_type: {metadata.get('document_type')!r}")
     return problems
+
+
+def upload_problems(fake: FakeV3, session_id: str, data: bytes, options: dict[str, Any]) -> list[str]:
+    """What is wrong with the one upload upstream: its bytes, its session, its language (``en``) or
+    which of the V1 ``options`` its metadata does not carry (nothing, when all is right)."""
+    uploads = list(fake.uploads.values())
+    if len(uploads) != 1:
+        return [f"{len(uploads)} uploads upstream, not one"]
+    upload = uploads[0]
+    problems = [] if bytes(upload.data) == data else ["the bytes upstream differ from the file"]
+    if (upload.metadata.get("session_id"), upload.metadata.get("language")) != (session_id, "en"):
+        problems.append(f"session_id/language: {upload.metadata.get('session_id')}/{upload.metadata.get('language')}")
+    return problems + metadata_problems(upload.metadata, options)

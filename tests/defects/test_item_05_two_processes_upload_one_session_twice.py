@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 from fake_v3 import FakeV3
-from fleet_processes import SESSIONS, TIMEOUT, Gateway, LegacyProcess, round_problems, threaded_server, upstream_count
+from fleet_processes import SESSIONS, TIMEOUT, Gateway, LegacyProcess, round_problems, upstream_count
 from pytest_httpserver import HTTPServer
 from store_backends import Backend
 
@@ -39,15 +38,9 @@ def racer(fake: FakeV3, store: str) -> LegacyProcess:
     return LegacyProcess(fake.base_url, store, token=TOKEN, chunk_size=CHUNK)
 
 
-@pytest.fixture(scope="module")
-def _upstream_server() -> Iterator[HTTPServer]:
-    yield from threaded_server()  # threaded: both uploads are served at once
-
-
 @pytest.fixture
-def fake(_upstream_server: HTTPServer) -> Iterator[FakeV3]:
-    yield FakeV3(_upstream_server, token=TOKEN)
-    _upstream_server.clear()
+def fake(upstream: HTTPServer) -> FakeV3:
+    return FakeV3(upstream, token=TOKEN)  # threaded: both uploads are served at once
 
 
 def test_two_legacy_client_processes_on_one_store_upload_a_session_once(

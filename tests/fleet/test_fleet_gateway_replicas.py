@@ -13,7 +13,7 @@ import os
 
 import requests
 from fake_v3 import FakeV3
-from fleet_processes import FLEET_OPTIONS, SESSIONS, TIMEOUT, Gateway, metadata_problems
+from fleet_processes import FLEET_OPTIONS, SESSIONS, TIMEOUT, Gateway, upload_problems
 from pytest_httpserver import HTTPServer
 
 TOKEN = "fleet-replica-token-9d41a7"
@@ -52,9 +52,6 @@ def test_a_session_created_through_replica_a_is_put_through_replica_b_with_every
     finally:
         replica_a.stop()
         replica_b.stop()
-    upload = fake.only_upload()
-    assert bytes(upload.data) == data
-    assert upload.metadata["session_id"] == session_id and upload.metadata["language"] == "en"
-    assert metadata_problems(upload.metadata, FLEET_OPTIONS) == []
+    assert upload_problems(fake, session_id, data, FLEET_OPTIONS) == []
     assert fake.count("POST", "session-create") == 1 and fake.count("POST", "tus-create") == 1
     assert fake.v1_calls == []

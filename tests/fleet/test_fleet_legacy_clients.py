@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from fake_v3 import FakeV3
-from fleet_processes import FLEET_OPTIONS, LegacyProcess, metadata_problems
+from fleet_processes import FLEET_OPTIONS, LegacyProcess, upload_problems
 from pytest_httpserver import HTTPServer
 from store_backends import Backend
 
@@ -42,8 +42,5 @@ def test_a_session_created_through_one_member_is_uploaded_through_another_with_e
     finally:
         a.stop()
         b.stop()
-    upload = fake.only_upload()
-    assert bytes(upload.data) == data
-    assert upload.metadata["session_id"] == session_id and upload.metadata["language"] == "en"
-    assert metadata_problems(upload.metadata, FLEET_OPTIONS) == []
+    assert upload_problems(fake, session_id, data, FLEET_OPTIONS) == []
     assert fake.count("POST", "tus-create") == 1 and fake.v1_calls == []

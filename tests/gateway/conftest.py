@@ -1,4 +1,4 @@
-"""Fixtures for the gateway tests: a threaded fake V3 upstream, a gateway in front of it, a media host."""
+"""Fixtures for the gateway tests: a fake V3 on ``upstream`` (tests/conftest.py), a gateway in front of it."""
 
 from __future__ import annotations
 
@@ -7,35 +7,10 @@ from pathlib import Path
 
 import pytest
 from fake_v3 import FakeV3
-from fleet_processes import threaded_server
 from gateway_helpers import GATEWAY_OPTIONS, TOKEN
 from pytest_httpserver import HTTPServer
 
 from compat.gateway import GatewayServer
-
-
-@pytest.fixture(scope="session")
-def _upstream_server() -> Iterator[HTTPServer]:
-    yield from threaded_server("127.0.0.1")
-
-
-@pytest.fixture(scope="session")
-def _media_server() -> Iterator[HTTPServer]:
-    yield from threaded_server("127.0.0.2")
-
-
-@pytest.fixture
-def upstream(_upstream_server: HTTPServer) -> Iterator[HTTPServer]:
-    """The upstream's HTTP server on 127.0.0.1 (threaded: the gateway sends requests in parallel)."""
-    yield _upstream_server
-    _upstream_server.clear()
-
-
-@pytest.fixture
-def media_server(_media_server: HTTPServer) -> Iterator[HTTPServer]:
-    """A media host on 127.0.0.2, a second loopback address (``--allow-private-media`` lets it be fetched)."""
-    yield _media_server
-    _media_server.clear()
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fleet_processes import descendants, kill_every_process_of
 from gateway_helpers import SESSIONS, TOKEN, GatewayProcess
-from test_gw_resume import Sink, create_session, descendants, kill_every_process_of, sha256_of_file
+from test_gw_resume import Sink, create_session, sha256_of_file
 
 from compat.gateway import make_app
 
