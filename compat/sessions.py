@@ -45,7 +45,7 @@ from compat.store.interface import SessionChanges, Store, StoredReceipt, Transfe
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 
-__all__ = ["Claim", "SessionBook", "SessionNotOwnedError", "SessionRecord", "TransferState"]
+__all__ = ["Claim", "ClaimLostError", "SessionBook", "SessionNotOwnedError", "SessionRecord", "TransferState"]
 
 log = logging.getLogger("compat.sessions")
 
@@ -62,6 +62,20 @@ class SessionNotOwnedError(LookupError):
 
     def __init__(self, session_id: str) -> None:
         super().__init__(f"session {session_id} belongs to another token")
+        self.session_id = session_id
+
+
+class ClaimLostError(Exception):
+    """This process's claim on a session is no longer its own (internal: the translator stops the
+    transfer and answers as for a second upload).
+
+    Its holder stopped renewing it for longer than the lease (a frozen process, a store out of
+    reach) and another caller took the session over, or the session was deleted. Whatever the
+    transfer does next would be done twice, or undo the other caller's work.
+    """
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"the upload claim on session {session_id} was taken over by another caller")
         self.session_id = session_id
 
 
@@ -288,6 +302,31 @@ class Claim:
         self.book._keeper.drop(self)
         log.warning("the upload claim on session %s lapsed and was taken over (or deleted)", self.session_id)
         return False
+
+    def confirm(self) -> None:
+        """Renew the lease now, or raise :class:`ClaimLostError` when the claim is lost or ended.
+
+        Called before each step that writes what the claim guards (a chunk's receipt), so that a
+        holder that was frozen for longer than its lease stops at once when it wakes, instead of
+        writing over the state of the caller that took the session over.
+        """
+        if not self.renew():
+            raise ClaimLostError(self.session_id)
+
+    def holds(self) -> bool:
+        """Whether the store still names this claim as the session's holder (one read).
+
+        False once the claim is ended or lost, and when the store cannot be read: what this
+        process cannot show to be its own it leaves alone.
+        """
+        if self.ended or self.lost:
+            return False
+        try:
+            current = self.book.store.get_claim(self.session_id)
+        except StoreError as exc:
+            log.warning("could not read the upload claim on session %s: %s", self.session_id, exc)
+            return False
+        return current is not None and current.state == "uploading" and current.holder == self.holder
 
     def finish(self, *, media_type: str | None = None) -> None:
         """The media is up: the session is ``uploaded`` (``media_type`` recorded when given)."""

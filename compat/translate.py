@@ -19,7 +19,7 @@ from compat.errors import APIStatusError, NotFoundError, ScriptixError, UploadCa
 from compat.formats import TimeUnit, convert_times
 from compat.media import AddressPolicy, MediaDownload, MediaError, MediaFetcher, media_filename
 from compat.options import DEFAULT_MAX_MEDIA_BYTES, AlignStrategy, MediaSourceMode, Options
-from compat.sessions import Claim, SessionBook, SessionNotOwnedError, SessionRecord, TransferState
+from compat.sessions import Claim, ClaimLostError, SessionBook, SessionNotOwnedError, SessionRecord, TransferState
 from compat.store import StoredReceipt, StoreError
 from compat.transfers import Transfer, Transfers
 from compat.v1.models import envelope
@@ -231,14 +231,21 @@ class Translator:
                 session_id,
                 download.stream,
                 metadata,
+                claim,
                 length=_declared_length(download),
                 cancel=transfer.cancel,
             )
         except BaseException as exc:
             try:
-                self._rollback(token, session_id, exc)
+                # Only while the session is still this job's: one taken over (this process stopped
+                # renewing its claim for longer than the lease) is another caller's to finish.
+                if not isinstance(exc, ClaimLostError) and claim.holds():
+                    self._rollback(token, session_id, exc)
             finally:
                 claim.release()
+            if isinstance(exc, ClaimLostError):
+                log.warning("the media_source job for session %s was taken over by another caller; stopped", session_id)
+                raise refuse(400, ALREADY_UPLOADED) from None
             raise
         finally:
             download.close()
@@ -264,6 +271,7 @@ class Translator:
         except UploadCancelledError:
             pass
         except ScriptixError as exc:
+            log.warning("the media_source job for session %s stopped: %s", session_id, type(exc).__name__)
             outcome = {"state": "failed", "error": str(exc)}
         except Exception as exc:  # a background thread has no caller to raise to: record it
             log.exception("media_source transfer for %s failed", session_id)
@@ -383,6 +391,7 @@ class Translator:
                     session_id,
                     file,
                     metadata,
+                    claim,
                     length=content_length,
                     cancel=transfer.cancel,
                     on_progress=on_progress,
@@ -395,8 +404,10 @@ class Translator:
                     self.v3.with_token(token).terminate(result.upload_url)
                     self.sessions.clear_receipts(session_id)
                     raise refuse(400, "Invalid data: the upload body is empty")
-            except BaseException:
+            except BaseException as exc:
                 claim.release()  # back to the state it had: the caller may try again at once
+                if isinstance(exc, ClaimLostError):  # another PUT took the session over: this one is the second
+                    raise refuse(400, ALREADY_UPLOADED) from None
                 raise
             claim.finish()
         return answer()
@@ -407,6 +418,7 @@ class Translator:
         session_id: str,
         file: FileInput,
         metadata: dict[str, str],
+        claim: Claim,
         *,
         length: int | None,
         cancel: threading.Event,
@@ -418,6 +430,9 @@ class Translator:
         with a deferred length where the upstream takes one, else spooled up to ``max_media_bytes``.
         The receipts of an earlier attempt are handed in, so the body is checked against them
         (:meth:`upload`); those of an upload that is replaced are dropped before its first byte.
+        ``claim`` is the session's upload claim: confirmed (renewed) before each receipt is written,
+        so a process that lost it while frozen stops with :class:`~compat.sessions.ClaimLostError`
+        instead of writing over the receipts of the caller that took the session over.
         """
         owner = self.sessions.owner_of(token)
         current: dict[str, Any] = {"url": "", "length": None}
@@ -425,9 +440,11 @@ class Translator:
         def on_open(url: str, created: bool, upload_length: int | None) -> None:
             current.update(url=url, length=upload_length)
             if created:
+                claim.confirm()
                 self.sessions.clear_receipts(session_id)
 
         def on_chunk(receipt: ChunkReceipt) -> None:
+            claim.confirm()  # a holder that lost the session (frozen past its lease) stops here
             stored = StoredReceipt(current["url"], receipt.offset, receipt.length, receipt.digest, current["length"])
             self.sessions.add_receipt(session_id, stored)
 

@@ -114,6 +114,7 @@ class _Process:
             text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.history: list[str] = []  # lines taken from `lines` by printed()
         self.errors: list[str] = []
         out = self.process.stdout if lines_from == "stdout" else self.process.stderr
         threading.Thread(target=self._collect, args=(out, self.lines), daemon=True).start()
@@ -132,6 +133,15 @@ class _Process:
             return self.lines.get(timeout=TIMEOUT)
         except queue.Empty:
             raise AssertionError(f"no answer from the child in {TIMEOUT:g} s:\n" + "\n".join(self.errors)) from None
+
+    def printed(self, text: str) -> bool:
+        """Whether the child has printed a line holding ``text`` (lines not yet read are read now)."""
+        while True:
+            try:
+                self.history.append(self.lines.get_nowait())
+            except queue.Empty:
+                break
+        return any(text in line for line in self.history + self.errors)
 
     def kill(self) -> None:
         """SIGKILL the process (no clean-up of any kind) and reap it."""

@@ -13,11 +13,16 @@ of the create in its metadata.
 Two holders: one B can see is gone (the same machine: taken over at once), and one B cannot judge
 (another host, as a fleet has): B answers ``uploading`` and leaves the job alone until the holder's
 lease (``--claim-lease``) ran out, then takes it over.
+
+A replica that was not dead but frozen (SIGSTOP, as a paused VM) for longer than its lease loses the
+job the same way; when it wakes, its download of the media is broken. It must leave the session to
+B: not delete it upstream, not forget it, not write over B's receipts.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +36,7 @@ from fleet_processes import (
     SESSIONS,
     TIMEOUT,
     Gateway,
+    descendants,
     kill_every_process_of,
     upload_problems,
     upstream_count,
@@ -160,4 +166,56 @@ def test_a_media_source_job_of_a_killed_replica_is_continued_by_the_owners_next_
     assert creations == 1, "the job started a second upload instead of continuing"
     assert patched == len(data), f"{patched - len(data)} bytes sent upstream twice"
     assert upload_problems(fake, session_id, data, FLEET_OPTIONS) == []  # bytes identical, every option
+    assert fake.v1_calls == []
+
+
+def test_a_replica_frozen_past_its_lease_leaves_the_job_it_lost_to_the_replica_that_took_it_over(
+    upstream: HTTPServer, media_server: HTTPServer, store: Backend
+) -> None:
+    fake = FakeV3(upstream, token=TOKEN, finish_uploaded=True)
+    data = os.urandom(SIZE)
+    media = HeldMedia(media_server, data)
+    replica_a = Gateway(fake.base_url, store.value, *BACKGROUND, chunk_size=CHUNK)
+    replica_b = Gateway(fake.base_url, store.value, *BACKGROUND, chunk_size=CHUNK)
+    frozen: list[int] = []
+    try:
+        created = requests.post(
+            f"{replica_a.url}{SESSIONS}",
+            json={"language": "en", "media_source": media.url},
+            headers=AUTH,
+            timeout=TIMEOUT,
+        )
+        assert created.status_code == 200, created.text
+        session_id = created.json()["result"]["session_id"]
+        assert media.held.wait(TIMEOUT), "A's download never reached the hold"
+        wait_for(lambda: upstream_count(fake)[1] == HOLD, "the bytes before the hold upstream")
+        frozen = [replica_a.process.pid, *descendants(replica_a.process.pid)]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        # B takes the job over once A's lease ran out (A's processes live, so only the lease tells) and ends it
+        wait_for(lambda: result(replica_b, session_id)["status"] == "done", "B finishing the job A lost")
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        media.release.set()  # A wakes to a broken download
+        wait_for(
+            lambda: (
+                replica_a.printed(f"media_source job for session {session_id} stopped")
+                or fake.count("DELETE", "session") > 0
+            ),
+            "A's job ending",
+        )
+        final = result(replica_b, session_id)
+        row = store.row(session_id)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        media.release.set()
+        kill_every_process_of(replica_a)
+        replica_b.stop()
+    assert fake.count("DELETE", "session") == 0 and not fake.sessions[session_id].deleted, "A deleted B's session"
+    assert row.get("state") == "uploaded", f"the store's row after A woke: {row}"
+    assert final["status"] == "done", final
+    creations, patched = upstream_count(fake)
+    assert creations == 1 and patched == len(data)
+    assert upload_problems(fake, session_id, data, {}) == []
     assert fake.v1_calls == []
