@@ -349,6 +349,27 @@ def test_an_interrupted_upload_releases_its_claim_so_the_caller_can_retry_at_onc
     assert bytes(fake.only_upload().data) == wav.read_bytes()
 
 
+def test_an_upload_whose_claim_was_taken_over_midway_stops_and_leaves_the_session_to_the_taker(
+    fake: FakeV3, wav: Path, where: Backend
+) -> None:
+    """A holder frozen past its lease, its claim taken over meanwhile: at its next chunk it stops
+    with V1's 400, writing no receipt over the taker's and giving nothing back (issue 13)."""
+    client = legacy(fake, where)
+    session_id = client.create_session("en")["result"]["session_id"]
+
+    def taken_over_now(done: int, total: int) -> None:
+        if done > 0 and row(where, session_id)["claim_holder"] != "taker.0":
+            write(where, "UPDATE sessions SET claim_holder = 'taker.0' WHERE session_id = ?", (session_id,))
+
+    with pytest.raises(BadRequestError) as refused:
+        client.upload(session_id, wav, on_progress=taken_over_now)
+    assert json.dumps(refused.value.body) == json.dumps(ALREADY)
+    after = row(where, session_id)
+    assert (after["state"], after["claim_holder"]) == ("uploading", "taker.0")  # the taker's, untouched
+    assert where.rows("SELECT * FROM upload_receipts WHERE session_id = ?", (session_id,)) == []
+    assert fake.count("PATCH", "tus-upload") == 1  # stopped at the first chunk the server confirmed
+
+
 def test_a_failed_upload_releases_its_claim(fake: FakeV3, wav: Path, where: Backend) -> None:
     client = legacy(fake, where, max_retries=0)
     session_id = client.create_session("en")["result"]["session_id"]
