@@ -26,6 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -97,66 +98,83 @@ def wait_for(condition: Any, what: str, timeout: float = TIMEOUT) -> None:
         time.sleep(0.02)
 
 
-@pytest.fixture
-def store(postgres_url: str) -> Backend:
-    return Backend("postgresql", postgres_url)
+@dataclass
+class Bed:
+    """Two replicas with background ``media_source`` jobs on one PostgreSQL store, the upstream, the media."""
 
+    store: Backend
+    fake: FakeV3
+    data: bytes
+    media: HeldMedia
+    a: Gateway
+    b: Gateway
 
-@pytest.mark.parametrize("holder", ["same-host", "another-host"])
-def test_a_media_source_job_of_a_killed_replica_is_continued_by_the_owners_next_call_on_another(
-    holder: str, upstream: HTTPServer, media_server: HTTPServer, store: Backend
-) -> None:
-    fake = FakeV3(upstream, token=TOKEN, finish_uploaded=True)
-    data = os.urandom(SIZE)
-    media = HeldMedia(media_server, data)
-    replica_a = Gateway(fake.base_url, store.value, *BACKGROUND, chunk_size=CHUNK)
-    replica_b = Gateway(fake.base_url, store.value, *BACKGROUND, chunk_size=CHUNK)
-    try:
+    def start_job(self, **options: Any) -> str:
+        """A create with ``media_source`` through replica A; the session id (the job runs in A)."""
         created = requests.post(
-            f"{replica_a.url}{SESSIONS}",
-            json={"language": "en", "media_source": media.url, **FLEET_OPTIONS},
+            f"{self.a.url}{SESSIONS}",
+            json={"language": "en", "media_source": self.media.url, **options},
             headers=AUTH,
             timeout=TIMEOUT,
         )
         assert created.status_code == 200, created.text
         assert created.json()["result"]["status"] == "uploading"
-        session_id = created.json()["result"]["session_id"]
+        session_id = str(created.json()["result"]["session_id"])
+        assert self.media.held.wait(TIMEOUT), "A's download never reached the hold"
+        return session_id
 
-        def receipted() -> int:
-            rows = store.rows("SELECT SUM(length) AS n FROM upload_receipts WHERE session_id = ?", (session_id,))
-            return int(rows[0]["n"] or 0)
 
-        assert media.held.wait(TIMEOUT), "A's download never reached the hold"
-        wait_for(lambda: receipted() == HOLD, "the receipts of the bytes before the hold")
-        kill_every_process_of(replica_a)
-        media.release.set()
-        assert len(fake.only_upload().data) == HOLD
-        row = store.row(session_id)
-        assert row["state"] == "uploading" and row["claim_holder"] is not None
-
-        if holder == "another-host":
-            store.write("UPDATE sessions SET claim_holder = ? WHERE session_id = ?", (ANOTHER_HOST, session_id))
-            lapses_at = float(row["claim_until"])
-            assert admin("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")[0][0] < lapses_at - 1.0
-            assert result(replica_b, session_id)["status"] == "uploading"
-            time.sleep(0.2)
-            assert store.row(session_id)["claim_holder"] == ANOTHER_HOST, "taken from a holder that may live"
-            assert len(media.fetched_at) == 1
-            wait_for(
-                lambda: result(replica_b, session_id)["status"] != "uploading" or len(media.fetched_at) > 1,
-                "B taking the job over",
-            )
-            assert media.fetched_at[1] >= lapses_at - 0.05, "taken over before the holder's lease ran out"
-        else:
-            assert result(replica_b, session_id)["status"] == "uploading"  # this call took the job over
-            wait_for(lambda: len(media.fetched_at) > 1, "B fetching the media again")
-
-        wait_for(lambda: result(replica_b, session_id)["status"] != "uploading", "the continued job to end")
-        final = result(replica_b, session_id)
+@pytest.fixture
+def bed(upstream: HTTPServer, media_server: HTTPServer, postgres_url: str) -> Iterator[Bed]:
+    fake = FakeV3(upstream, token=TOKEN, finish_uploaded=True)
+    data = os.urandom(SIZE)
+    media = HeldMedia(media_server, data)
+    replica_a = Gateway(fake.base_url, postgres_url, *BACKGROUND, chunk_size=CHUNK)
+    replica_b = Gateway(fake.base_url, postgres_url, *BACKGROUND, chunk_size=CHUNK)
+    try:
+        yield Bed(Backend("postgresql", postgres_url), fake, data, media, replica_a, replica_b)
     finally:
         media.release.set()
-        kill_every_process_of(replica_a)
+        kill_every_process_of(replica_a)  # stopped (SIGSTOP) or not
         replica_b.stop()
+
+
+@pytest.mark.parametrize("holder", ["same-host", "another-host"])
+def test_a_media_source_job_of_a_killed_replica_is_continued_by_the_owners_next_call_on_another(
+    holder: str, bed: Bed
+) -> None:
+    store, fake, media, replica_b = bed.store, bed.fake, bed.media, bed.b
+    session_id = bed.start_job(**FLEET_OPTIONS)
+
+    def receipted() -> int:
+        rows = store.rows("SELECT SUM(length) AS n FROM upload_receipts WHERE session_id = ?", (session_id,))
+        return int(rows[0]["n"] or 0)
+
+    wait_for(lambda: receipted() == HOLD, "the receipts of the bytes before the hold")
+    kill_every_process_of(bed.a)
+    media.release.set()
+    assert len(fake.only_upload().data) == HOLD
+    row = store.row(session_id)
+    assert row["state"] == "uploading" and row["claim_holder"] is not None
+
+    if holder == "another-host":
+        store.write("UPDATE sessions SET claim_holder = ? WHERE session_id = ?", (ANOTHER_HOST, session_id))
+        lapses_at = float(row["claim_until"])
+        assert admin("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")[0][0] < lapses_at - 1.0
+        assert result(replica_b, session_id)["status"] == "uploading"
+        assert store.row(session_id)["claim_holder"] == ANOTHER_HOST, "taken from a holder that may live"
+        assert len(media.fetched_at) == 1
+        wait_for(
+            lambda: result(replica_b, session_id)["status"] != "uploading" or len(media.fetched_at) > 1,
+            "B taking the job over",
+        )
+        assert media.fetched_at[1] >= lapses_at - 0.05, "taken over before the holder's lease ran out"
+    else:
+        assert result(replica_b, session_id)["status"] == "uploading"  # this call took the job over
+        wait_for(lambda: len(media.fetched_at) > 1, "B fetching the media again")
+
+    wait_for(lambda: result(replica_b, session_id)["status"] != "uploading", "the continued job to end")
+    final = result(replica_b, session_id)
     assert final["status"] == "done", final
     assert final["session_id"] == session_id and final["results"]
     assert len(media.fetched_at) == 2
@@ -164,58 +182,37 @@ def test_a_media_source_job_of_a_killed_replica_is_continued_by_the_owners_next_
     assert fake.count("HEAD", "tus-head") >= 1  # B asked the server for its offset
     creations, patched = upstream_count(fake)
     assert creations == 1, "the job started a second upload instead of continuing"
-    assert patched == len(data), f"{patched - len(data)} bytes sent upstream twice"
-    assert upload_problems(fake, session_id, data, FLEET_OPTIONS) == []  # bytes identical, every option
+    assert patched == len(bed.data), f"{patched - len(bed.data)} bytes sent upstream twice"
+    assert upload_problems(fake, session_id, bed.data, FLEET_OPTIONS) == []  # bytes identical, every option
     assert fake.v1_calls == []
 
 
-def test_a_replica_frozen_past_its_lease_leaves_the_job_it_lost_to_the_replica_that_took_it_over(
-    upstream: HTTPServer, media_server: HTTPServer, store: Backend
-) -> None:
-    fake = FakeV3(upstream, token=TOKEN, finish_uploaded=True)
-    data = os.urandom(SIZE)
-    media = HeldMedia(media_server, data)
-    replica_a = Gateway(fake.base_url, store.value, *BACKGROUND, chunk_size=CHUNK)
-    replica_b = Gateway(fake.base_url, store.value, *BACKGROUND, chunk_size=CHUNK)
-    frozen: list[int] = []
+def test_a_replica_frozen_past_its_lease_leaves_the_job_it_lost_to_the_replica_that_took_it_over(bed: Bed) -> None:
+    store, fake, media, replica_a, replica_b = bed.store, bed.fake, bed.media, bed.a, bed.b
+    session_id = bed.start_job()
+    wait_for(lambda: upstream_count(fake)[1] == HOLD, "the bytes before the hold upstream")
+    frozen = [replica_a.process.pid, *descendants(replica_a.process.pid)]
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
     try:
-        created = requests.post(
-            f"{replica_a.url}{SESSIONS}",
-            json={"language": "en", "media_source": media.url},
-            headers=AUTH,
-            timeout=TIMEOUT,
-        )
-        assert created.status_code == 200, created.text
-        session_id = created.json()["result"]["session_id"]
-        assert media.held.wait(TIMEOUT), "A's download never reached the hold"
-        wait_for(lambda: upstream_count(fake)[1] == HOLD, "the bytes before the hold upstream")
-        frozen = [replica_a.process.pid, *descendants(replica_a.process.pid)]
-        for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
-        # B takes the job over once A's lease ran out (A's processes live, so only the lease tells) and ends it
+        # B takes the job over once A's lease ran out (A's processes live: only the lease tells) and ends it
         wait_for(lambda: result(replica_b, session_id)["status"] == "done", "B finishing the job A lost")
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
-        media.release.set()  # A wakes to a broken download
-        wait_for(
-            lambda: (
-                replica_a.printed(f"media_source job for session {session_id} stopped")
-                or fake.count("DELETE", "session") > 0
-            ),
-            "A's job ending",
-        )
-        final = result(replica_b, session_id)
-        row = store.row(session_id)
     finally:
         for pid in frozen:
             os.kill(pid, signal.SIGCONT)
-        media.release.set()
-        kill_every_process_of(replica_a)
-        replica_b.stop()
+    media.release.set()  # A wakes to a broken download
+    wait_for(
+        lambda: (
+            replica_a.printed(f"media_source job for session {session_id} stopped")
+            or fake.count("DELETE", "session") > 0
+        ),
+        "A's job ending",
+    )
     assert fake.count("DELETE", "session") == 0 and not fake.sessions[session_id].deleted, "A deleted B's session"
+    row = store.row(session_id)
     assert row.get("state") == "uploaded", f"the store's row after A woke: {row}"
-    assert final["status"] == "done", final
+    assert result(replica_b, session_id)["status"] == "done"
     creations, patched = upstream_count(fake)
-    assert creations == 1 and patched == len(data)
-    assert upload_problems(fake, session_id, data, {}) == []
+    assert creations == 1 and patched == len(bed.data)
+    assert upload_problems(fake, session_id, bed.data, {}) == []
     assert fake.v1_calls == []
