@@ -520,6 +520,10 @@ def _gateway(args: argparse.Namespace) -> int:
     max_body = parse_size(args.max_body_size, option="max_body_size", source="--max-body-size")
     max_header = parse_size(args.max_header_size, option="max_header_size", source="--max-header-size")
     options = Options.resolve(base_url=args.upstream, **option_arguments(args))
+    if options.access_log == "json":
+        from compat.gateway.access_log import json_lines_to
+
+        json_lines_to(sys.stderr)
     workers = args.workers
     if workers is None:
         workers = 1 if options.store == MEMORY_STORE else max(1, os.cpu_count() or 1)

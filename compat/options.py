@@ -30,6 +30,7 @@ from compat.v1.validation import UnknownFields
 
 __all__ = [
     "DEFAULT_MAX_MEDIA_BYTES",
+    "AccessLogFormat",
     "AlignStrategy",
     "InterceptOverrides",
     "MediaSourceMode",
@@ -42,6 +43,7 @@ __all__ = [
 
 MediaSourceMode = Literal["sync", "background"]
 AlignStrategy = Literal["tus", "passthrough"]
+AccessLogFormat = Literal["text", "json"]
 DEFAULT_MAX_MEDIA_BYTES = 10 * 1000**3  # the 10 GB limit of Scriptix's own upload widget
 
 
@@ -82,6 +84,14 @@ class Options(Settings):
         "Media routes, s in the Batch V1 result)",
     )
 
+    access_log: AccessLogFormat = option(
+        "text",
+        "the gateway's access log (logger compat.gateway.access), one line per request: text, or json (one JSON"
+        " object a line: time, method, operation, status, duration, bytes in and out, client; never a token,"
+        " a query string or an option value); the other surfaces serve no HTTP and ignore it",
+        env="SCRIPTIX_COMPAT_ACCESS_LOG",
+    )
+
     def time_unit_for(self, generation: Literal["batch_v1", "zoommedia"]) -> TimeUnit:
         """The unit of word times in a legacy answer: :attr:`time_unit`, else the generation's default
         (Zoom Media API v1/v2: ``"ms"``, what its clients read; Batch V1: ``"s"``, its result example's
@@ -111,6 +121,7 @@ class OptionOverrides(TransportOverrides, total=False):
     max_media_bytes: int | str | None
     allow_insecure_webhooks: bool | None
     time_unit: TimeUnit | None
+    access_log: AccessLogFormat | None
 
 
 class InterceptOverrides(OptionOverrides, total=False):

@@ -18,15 +18,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal
 
+from compat import telemetry
 from compat.errors import UploadCancelledError
 
 __all__ = ["Transfer", "TransferKind", "Transfers"]
 
 log = logging.getLogger("compat.transfers")
 
-TransferKind = Literal["upload", "media_source", "align"]
+TransferKind = telemetry.TransferKind
 
 
 class Transfer:
@@ -79,6 +79,7 @@ class Transfers:
         transfer = Transfer(session_id, kind)
         with self._lock:
             self._running.setdefault(session_id, []).append(transfer)
+        telemetry.transfer_started(kind)
         try:
             yield transfer
         finally:
@@ -96,6 +97,7 @@ class Transfers:
             if self._running.get(session_id):
                 return False
             self._running[session_id] = [transfer]
+        telemetry.transfer_started(kind)
         worker = threading.Thread(
             target=self._run, args=(transfer, job), name=f"scriptix-compat-{kind}-{session_id}", daemon=True
         )
@@ -148,6 +150,7 @@ class Transfers:
             self._end(transfer)
 
     def _end(self, transfer: Transfer) -> None:
+        telemetry.transfer_ended(transfer.kind)
         with self._lock:
             running = self._running.get(transfer.session_id, [])
             if transfer in running:

@@ -3,7 +3,9 @@
 One :class:`GatewayApp` holds one :class:`~compat.V3Client` (no token of its own), one
 :class:`~compat.translate.Translator` and one :class:`~compat.gateway.proxy.Proxy`. For each request:
 
-* ``/_gateway/health`` is answered here (never proxied);
+* ``/_gateway/health`` (liveness: the process answers), ``/_gateway/ready`` (readiness: the store
+  and the upstream answer, :mod:`~compat.gateway.readiness`) and ``/_gateway/metrics`` (Prometheus,
+  :mod:`~compat.gateway.metrics`) are answered here (never proxied);
 * a legacy call (as :func:`compat.frontdoor.routes.match` sees it, on the raw path, or on the path
   with its percent-escapes, repeated slashes and dot segments resolved, so no spelling slips a call
   past the translator) is served by its generation's front door with the caller's own token: the
@@ -22,8 +24,9 @@ client hung up) is answered with that error's status (408, 413, 400) and a JSON 
 it interrupted is left as a dropped PUT leaves it (resumable by the next PUT of the session). An
 unexpected exception is logged (scrubbed of the caller's credentials) and answered 500
 ``{"error": "Internal error"}``. Every request leaves one line on the ``compat.gateway.access``
-logger once its answer has been sent: client address, method, path without the query string,
-status, body bytes and seconds; never headers, never tokens.
+logger once its answer has been sent (:mod:`~compat.gateway.access_log`: text or JSON, the
+``access_log`` option): client address, method, path without the query string, operation, status,
+body bytes and seconds; never headers, never tokens.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ from compat.config import Settings
 from compat.errors import APITimeoutError, ScriptixError, UploadCancelledError
 from compat.frontdoor import batch_v1, routes
 from compat.frontdoor.http import V1Request, token_of
+from compat.gateway import metrics as gateway_metrics
+from compat.gateway.access_log import ACCESS_LOGGER, AccessRecord, timestamp
+from compat.gateway.access_log import write as write_access
 from compat.gateway.http import (
     LimitedInput,
     Reply,
@@ -54,6 +60,7 @@ from compat.gateway.http import (
     wsgi_headers,
 )
 from compat.gateway.proxy import Proxy
+from compat.gateway.readiness import Readiness
 from compat.hooks import on_legacy_call, remote_site
 from compat.media import AddressPolicy
 from compat.options import OptionOverrides, resolve_options
@@ -61,18 +68,26 @@ from compat.redact import REDACTED, install_log_filter, redact
 from compat.translate import Translator
 from compat.v3.client import V3Client
 
-__all__ = ["ACCESS_LOGGER", "DEFAULT_WORKERS", "HEALTH_PATH", "GatewayApp", "make_app", "v1_path"]
+__all__ = [
+    "ACCESS_LOGGER",
+    "DEFAULT_WORKERS",
+    "HEALTH_PATH",
+    "METRICS_PATH",
+    "READY_PATH",
+    "GatewayApp",
+    "make_app",
+    "v1_path",
+]
 
-ACCESS_LOGGER = "compat.gateway.access"
 HEALTH_PATH = "/_gateway/health"
+READY_PATH = "/_gateway/ready"
+METRICS_PATH = "/_gateway/metrics"
 DEFAULT_WORKERS = 16
 _OWN_PREFIX = "/_gateway/"
 _NO_TOKEN = "the gateway takes no api_key: each request carries its caller's own token"
 
 log = logging.getLogger("compat.gateway")
-access_log = logging.getLogger(ACCESS_LOGGER)
 install_log_filter(log)
-install_log_filter(access_log)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -83,7 +98,9 @@ class GatewayApp:
     Attributes:
         upstream: the Scriptix base URL every call goes to.
         translator: the one :class:`~compat.translate.Translator` serving the legacy calls.
-        draining: set during a graceful shutdown; the health endpoint then answers 503.
+        draining: set during a graceful shutdown; the health and ready endpoints then answer 503.
+        readiness: the checks behind ``/_gateway/ready``.
+        metrics: the process's Prometheus metrics (``None`` without prometheus-client).
     """
 
     def __init__(
@@ -101,6 +118,8 @@ class GatewayApp:
         self.upstream = self.v3.settings.base_url
         self.translator = Translator(self.v3, self.options, media_policy=media_policy)
         self.proxy = Proxy(self.upstream, timeout=self.v3.transport.timeout, pool_size=workers)
+        self.readiness = Readiness(self.v3.store, self.upstream)
+        self.metrics = gateway_metrics.process_metrics()
         self.draining = False
 
     def __repr__(self) -> str:
@@ -109,6 +128,7 @@ class GatewayApp:
     def close(self) -> None:
         """Close the connection pools (and the store, when this app opened it)."""
         self.proxy.close()
+        self.readiness.close()
         self.translator.close()
         self.v3.close()
         if self._own_store:
@@ -119,8 +139,9 @@ class GatewayApp:
         method = str(environ.get("REQUEST_METHOD") or "GET").upper()
         path, target = request_target(environ)
         headers = wsgi_headers(environ)
+        served = _Served(environ, method, path.partition("?")[0], time.time(), started)
         try:
-            reply = self._route(environ, method, path, target, headers)
+            reply = self._route(environ, method, path, target, headers, served)
         except Exception as exc:  # the last line of defence: bad input is refused long before this
             failed = body_error(exc)
             if failed is not None:
@@ -128,38 +149,78 @@ class GatewayApp:
             else:
                 reply = self._internal_error(exc, method, path, headers)
         start_response(reply.status_line(), reply.headers)
-        client = str(environ.get("REMOTE_ADDR") or "-")
-        return _Logged(reply, f'{client} "{method} {path}"', started)
+        return _Logged(reply, served, self)
 
     # routing ------------------------------------------------------------------------------
 
-    def _route(self, environ: dict[str, Any], method: str, path: str, target: str, headers: dict[str, str]) -> Reply:
+    def _route(
+        self,
+        environ: dict[str, Any],
+        method: str,
+        path: str,
+        target: str,
+        headers: dict[str, str],
+        served: _Served,
+    ) -> Reply:
         if not path.startswith("/"):
             return error_reply(400, "Bad Request: the request target must be a path")
-        if path == HEALTH_PATH or path.startswith(_OWN_PREFIX):
+        if path.startswith(_OWN_PREFIX):
+            served.operation = _OWN_OPERATIONS.get(path, "gateway_unknown")
             return self._own(method, path)
         v1 = v1_path(method, path)
         if v1 is not None:
-            return self._v1(environ, method, v1, target.partition("?")[2], headers)
+            served.operation = routes.match(method, v1) or "legacy"  # named exactly once the call is read
+            return self._v1(environ, method, v1, target.partition("?")[2], headers, served)
+        served.operation = "proxy"
         return self.proxy.forward(environ, method, target)
 
     def _own(self, method: str, path: str) -> Reply:
-        if path != HEALTH_PATH:
-            return error_reply(404, f"Not Found: the gateway serves {HEALTH_PATH} under {_OWN_PREFIX}")
+        if path not in _OWN_OPERATIONS:
+            paths = ", ".join(_OWN_OPERATIONS)
+            return error_reply(404, f"Not Found: the gateway serves {paths} under {_OWN_PREFIX}")
         if method != "GET":
             return json_reply(405, {"error": "Method Not Allowed: use GET"}, [("Allow", "GET")])
+        if path == METRICS_PATH:
+            return self._metrics()
+        if path == READY_PATH:
+            return self._ready()
         status = "draining" if self.draining else "ok"
         return json_reply(
             503 if self.draining else 200, {"status": status, "version": __version__, "upstream": self.upstream}
         )
 
-    def _v1(self, environ: dict[str, Any], method: str, path: str, query: str, headers: dict[str, str]) -> Reply:
+    def _ready(self) -> Reply:
+        if self.draining:
+            return json_reply(503, {"status": "draining", "error": "Service Unavailable: the gateway is stopping"})
+        ready, body = self.readiness.report()
+        return json_reply(200 if ready else 503, body)
+
+    def _metrics(self) -> Reply:
+        if self.metrics is None:
+            return error_reply(501, f"Not Implemented: {gateway_metrics.MISSING}")
+        content, content_type = self.metrics.exposition()
+        return Reply(
+            status=200,
+            headers=[("Content-Type", content_type), ("Content-Length", str(len(content)))],
+            body=[content],
+        )
+
+    def _v1(
+        self,
+        environ: dict[str, Any],
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        served: _Served,
+    ) -> Reply:
         body = _input(environ)
         if body is not None and _chunked_upload(environ, method, path):
             head, rest = read_ahead(body)  # a chunked PUT that ends soon goes up with its length known
             body = io.BytesIO(head) if rest is None else rest
         # A JSON body is parsed here, once; the front door names the call for the staging hook.
         call = routes.prepare(V1Request(method, path, headers, body, query=query))
+        served.operation = call.staging_name
         on_legacy_call(call.staging_name, remote_site(str(environ.get("REMOTE_ADDR") or "-")), "gateway")
         try:
             answer = routes.dispatch(self.translator, call)
@@ -276,13 +337,38 @@ def _scrub(text: str, secrets: Iterable[str | None]) -> str:
     return cleaned
 
 
-class _Logged:
-    """The answer's body as the server iterates it; writes the access-log line when the server closes it."""
+_OWN_OPERATIONS = {HEALTH_PATH: "gateway_health", READY_PATH: "gateway_ready", METRICS_PATH: "gateway_metrics"}
 
-    def __init__(self, reply: Reply, request: str, started: float) -> None:
+
+class _Served:
+    """What the access log and the metrics tell of one request, gathered as it is served."""
+
+    def __init__(self, environ: dict[str, Any], method: str, path: str, wall: float, started: float) -> None:
+        self.environ = environ
+        self.method = method
+        self.path = path
+        self.wall = wall
+        self.started = started
+        self.operation = "invalid"
+        """The route's name: the legacy call's staging name, ``proxy``, ``gateway_*`` or ``invalid``."""
+
+    def bytes_in(self) -> int:
+        """Request body bytes received: counted by the gateway's own server, else ``Content-Length``."""
+        received = getattr(self.environ.get("wsgi.input"), "received", None)
+        if isinstance(received, int):
+            return received
+        raw = str(self.environ.get("CONTENT_LENGTH") or "").strip()
+        return int(raw) if raw.isdigit() else 0
+
+
+class _Logged:
+    """The answer's body as the server iterates it; when the server closes it, the request is counted
+    in the metrics and its access-log line written."""
+
+    def __init__(self, reply: Reply, served: _Served, app: GatewayApp) -> None:
         self._reply = reply
-        self._request = request
-        self._started = started
+        self._served = served
+        self._app = app
         self._sent = 0
         self._failed = False
 
@@ -303,11 +389,20 @@ class _Logged:
             if self._reply.close is not None:
                 self._reply.close()
         finally:
-            access_log.info(
-                "%s %d %d %.3f%s",
-                self._request,
-                self._reply.status,
-                self._sent,
-                time.monotonic() - self._started,
-                " (cut off)" if self._failed else "",
+            served = self._served
+            seconds = time.monotonic() - served.started
+            if self._app.metrics is not None:
+                self._app.metrics.request(served.operation, self._reply.status, seconds)
+            record = AccessRecord(
+                time=timestamp(served.wall),
+                client=str(served.environ.get("REMOTE_ADDR") or "-"),
+                method=served.method,
+                path=served.path,
+                operation=served.operation,
+                status=self._reply.status,
+                duration=round(seconds, 3),
+                bytes_in=served.bytes_in(),
+                bytes_out=self._sent,
+                cut_off=self._failed,
             )
+            write_access(record, self._app.options.access_log)

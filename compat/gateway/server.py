@@ -15,7 +15,9 @@ worker are the bridge's. ``RLIMIT_NOFILE`` is raised to its hard limit at start-
 
 Processes: ``workers=1`` serves in this process; more fork worker processes on one socket under
 :class:`~compat.gateway.supervisor.Supervisor` (each builds its own application after the fork;
-``store=":memory:"`` is refused, as each process would have a store of its own).
+``store=":memory:"`` is refused, as each process would have a store of its own). Their Prometheus
+metrics add up through a private ``PROMETHEUS_MULTIPROC_DIR`` made for the run and removed after it
+(:func:`~compat.gateway.metrics.multiprocess_directory`).
 
 Shutdown (``stop()``, SIGTERM or SIGINT): the listening socket is closed at once (new connections
 are refused), idle keep-alive connections are closed and the health endpoint turns 503; requests
@@ -44,6 +46,7 @@ from typing_extensions import Unpack
 
 from compat.config import MEMORY_STORE, Settings
 from compat.errors import ConfigurationError
+from compat.gateway import metrics
 from compat.gateway.app import HEALTH_PATH, GatewayApp, make_app
 from compat.gateway.bridge import StreamingWSGIBridge
 from compat.gateway.server_options import GatewayOverrides, ServerOptions, split_server_options
@@ -282,8 +285,10 @@ def serve(
     if settings.workers > 1:
         if not hasattr(os, "fork"):
             raise ConfigurationError("workers > 1 needs os.fork (POSIX)", option="workers")
-        resolved = _shared_options(upstream, options, app_overrides, settings.max_inflight)
-        return _serve_workers(upstream, resolved, host, port, settings, on_ready, limit)
+        # before anything imports prometheus_client: the workers' metrics then add up (multiprocess mode)
+        with metrics.multiprocess_directory():
+            resolved = _shared_options(upstream, options, app_overrides, settings.max_inflight)
+            return _serve_workers(upstream, resolved, host, port, settings, on_ready, limit)
     app = make_app(upstream, options=options, workers=settings.max_inflight, **app_overrides)
     try:
         sock = _listen(host, port, settings.backlog)
@@ -324,7 +329,9 @@ def _serve_workers(
         finally:
             app.close()
 
-    supervisor = Supervisor(sock, child, workers=settings.workers, drain_timeout=settings.drain_timeout)
+    supervisor = Supervisor(
+        sock, child, workers=settings.workers, drain_timeout=settings.drain_timeout, on_exit=metrics.process_ended
+    )
     log.info("listening on %s; upstream %s; %d workers; open-file limit %d", url, upstream, settings.workers, limit)
     clean = supervisor.run(on_ready=None if on_ready is None else lambda: on_ready(url))
     log.info("stopped%s", "" if clean else " (work was cut off; see above)")

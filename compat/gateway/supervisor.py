@@ -57,8 +57,18 @@ class _Slot:
 class Supervisor:
     """Run ``child`` in ``workers`` forked processes on ``sock`` until a signal; see the module docstring."""
 
-    def __init__(self, sock: socket.socket, child: Child, *, workers: int, drain_timeout: float) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        child: Child,
+        *,
+        workers: int,
+        drain_timeout: float,
+        on_exit: Callable[[int], None] | None = None,
+    ) -> None:
         self.sock = sock
+        self.on_exit = on_exit
+        """Called with the process id of each worker that has exited (for per-process cleanup)."""
         self.child = child
         self.workers = workers
         self.drain_timeout = drain_timeout
@@ -134,6 +144,11 @@ class Supervisor:
             slot = self._slots.pop(pid, None)
             if slot is None:
                 continue
+            if self.on_exit is not None:
+                try:
+                    self.on_exit(pid)
+                except Exception:
+                    log.warning("cleaning up after worker %d (pid %d) failed", slot.number, pid, exc_info=True)
             code = os.waitstatus_to_exitcode(status)
             if stopping_since is not None:
                 if code != 0:

@@ -76,6 +76,11 @@ class Store(Protocol):
         """The version of the store's schema (always the code's own once the store is open)."""
         ...
 
+    def recorded_schema_version(self) -> int | None:
+        """The schema version the store records now, read from it (a round trip: a store that cannot
+        be reached raises :class:`~compat.errors.StoreError`); ``None`` when it records none."""
+        ...
+
     def close(self) -> None:
         """Release the connection; the object is unusable afterwards."""
         ...

@@ -233,6 +233,15 @@ class SQLStore(Store):
         """The version of the store's schema (:func:`compat.store.schema.latest_version` once open)."""
         return self._version
 
+    def recorded_schema_version(self) -> int | None:
+        """The schema version the store records now, read from it (a :class:`StoreError` when it
+        cannot be reached); ``None`` when it records none or an unreadable one."""
+        rows = self.execute(_META_GET, (VERSION_KEY,))
+        try:
+            return int(rows[0][0]) if rows else None
+        except ValueError:
+            return None
+
     def token_digest(self, token: str | None) -> str:
         """A keyed hash of ``token`` that binds state to it without storing it."""
         return token_digest(token, self._key)

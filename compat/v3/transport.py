@@ -28,6 +28,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from compat import telemetry
 from compat._version import __version__
 from compat.config import Settings
 from compat.errors import (
@@ -253,17 +254,21 @@ class Transport:
         except requests.Timeout as exc:
             log.debug("%s %s: timed out", method, _path(url))
             self._notify(method, url, started)
+            telemetry.upstream_error("timeout")
             raise APITimeoutError(f"{method} {_path(url)}: no answer within {self.settings.timeout:g} s") from _plain(
                 exc
             )
         except requests.RequestException as exc:
             log.debug("%s %s: %s", method, _path(url), type(exc).__name__)
             self._notify(method, url, started)
+            telemetry.upstream_error("connection")
             raise APIConnectionError(f"{method} {_path(url)}: connection failed ({_reason(exc)})") from _plain(exc)
         elapsed = time.monotonic() - started
         log.debug("%s %s -> %s (%.3f s)", method, _path(url), response.status_code, elapsed)
         for observer in self.observers:
             observer(RequestRecord(method, _path(url), response.status_code, elapsed))
+        if response.status_code == 429 or response.status_code >= 500:
+            telemetry.upstream_error("status_429" if response.status_code == 429 else "status_5xx")
         return response
 
     def request(
@@ -302,6 +307,7 @@ class Transport:
                 if not_made:
                     self._warn_unreachable(url, exc)
                 log.info("%s %s failed (%s); retry %d in %.2f s", method, _path(url), exc, attempt, wait)
+                telemetry.upstream_retry("request")
                 self.sleep(wait)
                 continue
             self._unreachable.discard(_origin(url))
@@ -317,6 +323,7 @@ class Transport:
                 wait = self.policy.delay(attempt, retry_after)
                 log.info("%s %s answered %d; retry %d in %.2f s", method, _path(url), status, attempt, wait)
                 response.close()
+                telemetry.upstream_retry("request")
                 self.sleep(wait)
                 continue
             if not raise_for_status:

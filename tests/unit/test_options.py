@@ -59,6 +59,7 @@ SAMPLE: dict[str, Any] = {
     "max_media_bytes": "5MB",
     "allow_insecure_webhooks": True,
     "time_unit": "ms",
+    "access_log": "json",
 }
 NO_TOKEN = {name: value for name, value in SAMPLE.items() if name != "api_key"}
 NEITHER = {name: value for name, value in NO_TOKEN.items() if name != "base_url"}

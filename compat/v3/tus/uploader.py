@@ -20,11 +20,13 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import NoReturn, Protocol
 
 import requests
 
+from compat import telemetry
 from compat.errors import (
     APIConnectionError,
     APIStatusError,
@@ -186,7 +188,20 @@ class ResumableUploader:
         Every failed attempt (a PATCH, or the HEAD that asks the offset after it) counts against
         ``max_retries``; the count starts again whenever the server's offset moves forward, so a
         long upload over a flaky link goes on while it makes progress, and a dead one stops.
+        Its length and outcome are reported to :mod:`compat.telemetry`.
         """
+        started = time.monotonic()
+        outcome: telemetry.Outcome = "error"
+        try:
+            self._upload()
+            outcome = "ok"
+        except UploadCancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            telemetry.upload_finished(time.monotonic() - started, outcome)
+
+    def _upload(self) -> None:
         self._open()
         self.report_progress(self.offset)
         policy = self.endpoint.transport.policy
@@ -241,6 +256,7 @@ class ResumableUploader:
                 ) from error
             wait = policy.delay(failures, retry_after)
             log.info("TUS %s failed (%s); asking the offset in %.2f s", self.url, error, wait)
+            telemetry.upstream_retry("upload")
             self.endpoint.transport.sleep(wait)
             need_offset = True
         self._forget()
@@ -289,6 +305,7 @@ class ResumableUploader:
             raise _PatchFailed(response, reason="an invalid Upload-Offset")
         if declare is not None:
             self._length_declared = True
+        telemetry.upload_bytes(new_offset - start)
         self.offset = new_offset
         self._confirmed()
 
