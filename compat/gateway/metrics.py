@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from typing import get_args
 
 from compat import hooks, telemetry
 from compat.hooks import CallSite
@@ -110,8 +111,13 @@ class GatewayMetrics(telemetry.Sink):
             ["kind"],
             registry=registry,
         )
-        for kind in ("upload", "media_source", "align"):
-            self.in_flight.labels(kind)  # present at 0 from the start
+        # every series present at 0 from the start: a dashboard's rate() sees the first event
+        for transfer in get_args(telemetry.TransferKind):
+            self.in_flight.labels(transfer)
+        for error in get_args(telemetry.UpstreamErrorKind):
+            self.upstream_errors.labels(error)
+        for retry in get_args(telemetry.RetryKind):
+            self.upstream_retries.labels(retry)
 
     # the application's own -----------------------------------------------------------------
 
