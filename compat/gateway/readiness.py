@@ -14,6 +14,7 @@ described by what failed, never with a URL, a token or a password.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,10 +24,14 @@ from typing import Any
 import requests
 
 from compat.errors import StoreError
+from compat.redact import install_log_filter
 from compat.store import Store
 from compat.store.schema import latest_version
 
 __all__ = ["PROBE_TIMEOUT", "PROBE_TTL", "Check", "Probe", "Readiness"]
+
+log = logging.getLogger("compat.gateway")
+install_log_filter(log)
 
 PROBE_TTL = 1.0
 """Seconds a check's result is reused before the check runs again."""
@@ -46,7 +51,7 @@ class Probe:
     """One check, run in a thread of its own at most once per ``ttl`` seconds; see the module docstring.
 
     ``check`` returns what it found, or raises: its exception's message (or its type, for one that
-    is not a :class:`NotReady` or :class:`~compat.errors.StoreError`) says what failed.
+    is not a :class:`NotReady`) says what failed.
     """
 
     def __init__(
@@ -84,7 +89,11 @@ class Probe:
     def result(self, deadline: float | None = None) -> Check:
         """The check's result: fresh (at most ``ttl`` old) or ``no answer within …`` by ``deadline``
         (a :func:`time.monotonic` time; default ``timeout`` from now)."""
-        running = self.start()
+        return self.wait(self.start(), deadline)
+
+    def wait(self, running: threading.Event | None, deadline: float | None = None) -> Check:
+        """The result of the run ``running`` (from :meth:`start`; ``None``: the fresh one known), or
+        ``no answer within …`` when it has not ended by ``deadline``."""
         if running is not None:
             end = deadline if deadline is not None else time.monotonic() + self.timeout
             if not running.wait(max(0.0, end - time.monotonic())):
@@ -96,7 +105,7 @@ class Probe:
     def _run(self, done: threading.Event) -> None:
         try:
             found = Check(True, self._check())
-        except (NotReady, StoreError) as exc:
+        except NotReady as exc:
             found = Check(False, str(exc))
         except Exception as exc:
             found = Check(False, f"the check failed ({type(exc).__name__})")
@@ -129,9 +138,8 @@ class Readiness:
     def report(self) -> tuple[bool, dict[str, Any]]:
         """Whether every check passed, and a JSON body naming each check's result (and which failed)."""
         deadline = time.monotonic() + self.timeout
-        for probe in self.probes:
-            probe.start()  # both run at once: the answer takes the longest one, not their sum
-        checks = {probe.name: probe.result(deadline) for probe in self.probes}
+        runs = [(probe, probe.start()) for probe in self.probes]  # at once: the answer takes the longest, not the sum
+        checks = {probe.name: probe.wait(running, deadline) for probe, running in runs}
         failed = [name for name, check in checks.items() if not check.ok]
         body: dict[str, Any] = {
             "status": "ready" if not failed else "not ready",
@@ -144,7 +152,11 @@ class Readiness:
         return not failed, body
 
     def _store(self) -> str:
-        found = self.store.recorded_schema_version()
+        try:
+            found = self.store.recorded_schema_version()
+        except StoreError as exc:  # its message names the store's location: for the log, not for any caller
+            log.warning("/_gateway/ready: %s", exc)
+            raise NotReady("the store cannot be used (the gateway's log says why)") from None
         latest = latest_version()
         if found != latest:
             raise NotReady(f"the store's schema version is {found}, this release uses {latest}")
