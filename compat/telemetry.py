@@ -35,6 +35,7 @@ __all__ = [
     "upload_finished",
     "upstream_error",
     "upstream_retry",
+    "upstream_status",
 ]
 
 UpstreamErrorKind = Literal["timeout", "connection", "status_429", "status_5xx"]
@@ -99,6 +100,14 @@ def upstream_error(kind: UpstreamErrorKind) -> None:
     """Report an upstream attempt that failed."""
     for sink in _sinks:
         _safely(sink.upstream_error, kind)
+
+
+def upstream_status(status: int) -> None:
+    """Report an upstream answer's status: a 429 or a 5xx is an error (``status_429``, ``status_5xx``)."""
+    if status == 429:
+        upstream_error("status_429")
+    elif status >= 500:
+        upstream_error("status_5xx")
 
 
 def upstream_retry(kind: RetryKind) -> None:

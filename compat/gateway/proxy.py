@@ -30,6 +30,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import SKIP_HEADER
 
+from compat import telemetry
 from compat.gateway.http import (
     READAHEAD,
     LimitedInput,
@@ -106,12 +107,15 @@ class Proxy:
             response = self.adapter.send(prepared, stream=True, timeout=self.timeout)
         except requests.Timeout:
             log.warning("upstream gave no answer in time: %s %s", method, _path_of(target))
+            telemetry.upstream_error("timeout")
             return error_reply(504, "Gateway Timeout: the upstream did not answer in time")
         except requests.RequestException as exc:
             if watch.failed is not None:  # the caller's body failed on the way, not the upstream
                 raise watch.failed from exc
             log.warning("upstream unreachable: %s %s (%s)", method, _path_of(target), type(exc).__name__)
+            telemetry.upstream_error("connection")
             return error_reply(502, "Bad Gateway: the upstream could not be reached")
+        telemetry.upstream_status(response.status_code)
         return Reply(
             status=response.status_code,
             reason=_reason(response),

@@ -267,8 +267,7 @@ class Transport:
         log.debug("%s %s -> %s (%.3f s)", method, _path(url), response.status_code, elapsed)
         for observer in self.observers:
             observer(RequestRecord(method, _path(url), response.status_code, elapsed))
-        if response.status_code == 429 or response.status_code >= 500:
-            telemetry.upstream_error("status_429" if response.status_code == 429 else "status_5xx")
+        telemetry.upstream_status(response.status_code)
         return response
 
     def request(

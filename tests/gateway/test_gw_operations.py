@@ -25,8 +25,9 @@ from gateway_helpers import GATEWAY_OPTIONS, REPO, SESSIONS, TOKEN
 from metrics_text import moved, samples, value
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+from werkzeug.test import Client
 
-from compat.gateway import GatewayServer
+from compat.gateway import GatewayServer, make_app
 from compat.gateway.readiness import PROBE_TIMEOUT, PROBE_TTL
 from compat.store.schema import latest_version
 
@@ -65,6 +66,19 @@ def test_ready_answers_200_with_each_check_and_health_stays_a_liveness_check(
     assert fake.count("OPTIONS", "tus-options") == 1  # the upstream probe: one unauthenticated OPTIONS
     assert requests.get(f"{gateway.url}/_gateway/health", timeout=10).json()["status"] == "ok"
     assert requests.post(f"{gateway.url}/_gateway/ready", timeout=10).status_code == 405
+
+
+def test_a_draining_gateway_is_not_ready(fake: FakeV3) -> None:
+    app = make_app(fake.base_url, store=":memory:")
+    try:
+        client = Client(app)
+        assert client.get("/_gateway/ready").status_code == 200
+        app.draining = True  # as on SIGTERM: the load balancer takes the replica out at once
+        ready = client.get("/_gateway/ready")
+        assert ready.status_code == 503 and ready.get_json()["status"] == "draining"
+        assert client.get("/_gateway/health").status_code == 503
+    finally:
+        app.close()
 
 
 @pytest.mark.parametrize("kind", ["silent", "closed"])
@@ -139,7 +153,10 @@ def test_the_metrics_parse_and_their_counters_move_as_the_calls_do(gateway: Gate
     failed = requests.post(
         f"{gateway.url}{SESSIONS}", data=b"{not json", headers={**AUTH, "Content-Type": "application/json"}, timeout=10
     )
+    fake.fail("GET", "unknown", 502)  # a proxied call the upstream fails
+    proxied = requests.get(f"{gateway.url}/api/v3/anything", headers=AUTH, timeout=10)
     assert [created.status_code, put.status_code, result.status_code, deleted.status_code] == [200] * 4
+    assert proxied.status_code == 502
     assert 400 <= failed.status_code < 500  # refused before anything went upstream
     after = scrape(gateway)
 
@@ -150,6 +167,7 @@ def test_the_metrics_parse_and_their_counters_move_as_the_calls_do(gateway: Gate
         ("get_result", "200"),
         ("delete", "200"),
         ("create_session", str(failed.status_code)),
+        ("proxy", "502"),
         ("gateway_metrics", "200"),  # the first scrape, counted once its answer was sent
     ]:
         assert moved(before, after, requests_total, operation=operation, status=status) == 1, (operation, status)
@@ -158,7 +176,7 @@ def test_the_metrics_parse_and_their_counters_move_as_the_calls_do(gateway: Gate
     assert moved(before, after, "scriptix_compat_legacy_calls_total", operation="create_session", via="gateway") == 2
     assert moved(before, after, "scriptix_compat_upload_bytes_total") == len(WAV)
     assert moved(before, after, "scriptix_compat_upload_duration_seconds_count", outcome="ok") == 1
-    assert moved(before, after, "scriptix_compat_upstream_errors_total", kind="status_5xx") == 1
+    assert moved(before, after, "scriptix_compat_upstream_errors_total", kind="status_5xx") == 2  # result, proxy
     assert moved(before, after, "scriptix_compat_upstream_retries_total", kind="request") == 1
     assert value(after, "scriptix_compat_transfers_in_flight", kind="upload") == 0
     assert moved(before, after, "scriptix_compat_request_duration_seconds_count", operation="upload") == 1
