@@ -118,7 +118,7 @@ class GatewayApp:
         self.upstream = self.v3.settings.base_url
         self.translator = Translator(self.v3, self.options, media_policy=media_policy)
         self.proxy = Proxy(self.upstream, timeout=self.v3.transport.timeout, pool_size=workers)
-        self.readiness = Readiness(self.v3.store, self.upstream)
+        self.readiness = Readiness(self.v3.store, self.v3.settings.tus_endpoint)
         self.metrics = gateway_metrics.process_metrics()
         self.draining = False
 

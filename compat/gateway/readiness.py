@@ -119,11 +119,12 @@ class NotReady(Exception):
 
 
 class Readiness:
-    """The checks behind ``/_gateway/ready`` for one gateway: its ``store`` and its ``upstream``."""
+    """The checks behind ``/_gateway/ready`` for one gateway: its ``store``, and the upstream at
+    ``probe_url`` (its TUS endpoint)."""
 
-    def __init__(self, store: Store, upstream: str, *, ttl: float = PROBE_TTL, timeout: float = PROBE_TIMEOUT) -> None:
+    def __init__(self, store: Store, probe_url: str, *, ttl: float = PROBE_TTL, timeout: float = PROBE_TIMEOUT) -> None:
         self.store = store
-        self.probe_url = f"{upstream.rstrip('/')}/api/v3/files/"
+        self.probe_url = probe_url
         self.timeout = timeout
         self._session = requests.Session()
         self._session.trust_env = False
