@@ -15,7 +15,11 @@ Public names:
 
 Request bodies stream: the application reads each body as it arrives (nothing is spooled to disk).
 
-Modules: :mod:`~compat.gateway.app` (routing, V1 calls, health, access log),
+Operations: ``/_gateway/health`` (liveness), ``/_gateway/ready`` (store and upstream,
+:mod:`~compat.gateway.readiness`), ``/_gateway/metrics`` (Prometheus with the ``metrics`` extra,
+:mod:`~compat.gateway.metrics`), the access log in text or JSON (:mod:`~compat.gateway.access_log`).
+
+Modules: :mod:`~compat.gateway.app` (routing, V1 calls, the endpoints above),
 :mod:`~compat.gateway.proxy` (everything else), :mod:`~compat.gateway.server` (hypercorn, one
 process or several, graceful shutdown), :mod:`~compat.gateway.bridge` (ASGI to WSGI with a
 streaming body, per-client and in-flight limits, body timeouts), :mod:`~compat.gateway.supervisor`
@@ -23,7 +27,15 @@ streaming body, per-client and in-flight limits, body timeouts), :mod:`~compat.g
 :mod:`~compat.gateway.http` (WSGI helpers).
 """
 
-from compat.gateway.app import ACCESS_LOGGER, DEFAULT_WORKERS, HEALTH_PATH, GatewayApp, make_app
+from compat.gateway.app import (
+    ACCESS_LOGGER,
+    DEFAULT_WORKERS,
+    HEALTH_PATH,
+    METRICS_PATH,
+    READY_PATH,
+    GatewayApp,
+    make_app,
+)
 from compat.gateway.server import GatewayServer, serve
 from compat.gateway.server_options import (
     DEFAULT_DRAIN_TIMEOUT,
@@ -41,6 +53,8 @@ __all__ = [
     "DEFAULT_MAX_HEADER",
     "DEFAULT_WORKERS",
     "HEALTH_PATH",
+    "METRICS_PATH",
+    "READY_PATH",
     "GatewayApp",
     "GatewayServer",
     "ServerOptions",
