@@ -63,7 +63,7 @@ def fake(httpserver: HTTPServer) -> FakeV3:
 
 @pytest.fixture
 def two_workers(fake: FakeV3, postgres_url: str) -> Iterator[Gateway]:
-    gateway = Gateway(fake.base_url, postgres_url, chunk_size=64 * 1024, args=["--workers", "2"])
+    gateway = Gateway(fake.base_url, postgres_url, "--workers", "2", chunk_size=64 * 1024)
     try:
         yield gateway
     finally:
@@ -108,9 +108,7 @@ SECRETS = {
 def test_no_token_header_value_or_option_value_reaches_the_metrics_or_the_json_access_log(
     fake: FakeV3, postgres_url: str
 ) -> None:
-    gateway = Gateway(
-        fake.base_url, postgres_url, chunk_size=64 * 1024, args=["--workers", "2", "--access-log", "json"]
-    )
+    gateway = Gateway(fake.base_url, postgres_url, "--workers", "2", "--access-log", "json", chunk_size=64 * 1024)
     try:
         created = requests.post(
             f"{gateway.url}{SESSIONS}",
