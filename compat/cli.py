@@ -188,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="fault settings, e.g. '{\"rate_503\": 0.1}' (default: none); names: latency, rate_429, rate_503, "
         "retry_after, drop_patch, stall, stall_requests, seed",
     )
+    emulator.add_argument(
+        "--allow-insecure-webhooks",
+        action="store_true",
+        help="with --v1: accept webhook/callback URLs V1 refused (plain http, localhost, IP addresses), for a "
+        "receiver on this machine; without it they get 422, as through the shim",
+    )
     tokens = emulator.add_mutually_exclusive_group()
     tokens.add_argument(
         "--token",
@@ -493,6 +499,7 @@ def _emulator(args: argparse.Namespace) -> int:
             faults=faults,
             storage_dir=args.storage_dir,
             time_unit=args.time_unit,
+            allow_insecure_webhooks=args.allow_insecure_webhooks,
         )
     except OSError as exc:
         message = listening.explain(exc)

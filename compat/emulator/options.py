@@ -77,6 +77,10 @@ class EmulatorOptions:
         time_unit: the unit of word times in the legacy answers (``"s"`` or ``"ms"``; legacy mode
             only). ``None``: milliseconds on the Zoom Media routes, seconds in the Batch V1 result
             (see :meth:`time_unit_for`). The V3 routes of the V3 mode always answer seconds.
+        allow_insecure_webhooks: legacy mode only: accept webhook/callback URLs V1 refused (not
+            HTTPS, ``localhost``, an IP address), for a receiver on this machine. Without it the
+            legacy routes refuse them (422) as the shim does; the V3 routes accept them either way
+            (and log a warning).
     """
 
     processing_delay: float = DEFAULT_PROCESSING_DELAY
@@ -90,6 +94,7 @@ class EmulatorOptions:
     tokens: Allowed = field(default=None, repr=False)
     languages: Allowed = None
     time_unit: TimeUnit | None = None
+    allow_insecure_webhooks: bool = False
 
     def __post_init__(self) -> None:
         _finite("processing_delay", self.processing_delay)
@@ -115,6 +120,11 @@ class EmulatorOptions:
             check_time_unit(self.time_unit)
             if not self.v1:
                 raise ValueError("time_unit applies to the legacy answers: give v1=True (--v1) with it")
+
+    @property
+    def public_webhooks_only(self) -> bool:
+        """Whether a create must name a webhook V1 would call: legacy mode without :attr:`allow_insecure_webhooks`."""
+        return self.v1 and not self.allow_insecure_webhooks
 
     def time_unit_for(self, generation: Literal["batch_v1", "zoommedia"]) -> TimeUnit:
         """The unit of word times in a legacy answer: :attr:`time_unit`, else the generation's default

@@ -116,6 +116,9 @@ class Emulator:
         time_unit: ``"s"`` or ``"ms"``, the unit of word times in the legacy answers (``v1`` only):
             the Zoom Media status and the Batch V1 result. Default: milliseconds on the Zoom Media
             routes, seconds in the Batch V1 result.
+        allow_insecure_webhooks: with ``v1``, accept webhook/callback URLs V1 refused (not HTTPS,
+            ``localhost``, an IP address) so that a receiver on this machine can be called; without
+            it the legacy routes answer 422, as the shim does without its option of the same name.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class Emulator:
         tokens: Collection[str] | Literal["any"] | None = None,
         languages: Collection[str] | Literal["any"] | None = None,
         time_unit: TimeUnit | None = None,
+        allow_insecure_webhooks: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -150,6 +154,7 @@ class Emulator:
             tokens=tokens,
             languages=languages,
             time_unit=time_unit,
+            allow_insecure_webhooks=allow_insecure_webhooks,
         )
         self.faults: Faults = faults if isinstance(faults, Faults) else Faults(**dict(faults or {}))
         """The fault settings, changeable while running (also via ``POST /_emulator/faults``)."""

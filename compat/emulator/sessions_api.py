@@ -43,13 +43,17 @@ _CALLBACK_NAMES = {
 }
 
 
-def webhook_from(fields: dict[str, Any]) -> WebhookTarget | None:
-    """The webhook of a create body: top-level ``webhook_*``, else ``document.webhook_*`` (422 if bad)."""
+def webhook_from(fields: dict[str, Any], *, public_only: bool = False) -> WebhookTarget | None:
+    """The webhook of a create body: top-level ``webhook_*``, else ``document.webhook_*`` (422 if bad).
+
+    Both are checked; ``public_only`` refuses a URL V1 would not call (HTTPS to a public host only).
+    """
     try:
-        target = WebhookTarget.from_fields(fields)
+        target = WebhookTarget.from_fields(fields, public_only=public_only)
         document = fields.get("document")
-        if target is None and isinstance(document, dict):
-            target = WebhookTarget.from_fields(document, where="document.")
+        if isinstance(document, dict):
+            in_document = WebhookTarget.from_fields(document, where="document.", public_only=public_only)
+            target = target or in_document
     except ValueError as exc:
         raise ApiError(422, f"Body Invalid: {exc}") from None
     return target
@@ -132,7 +136,7 @@ def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> 
     if app.options.v1:
         body = _callback_names(body)
     language = _check_fields(body)
-    webhook = webhook_from(body)
+    webhook = webhook_from(body, public_only=app.options.public_webhooks_only)
     check_language(app, language)
     media_source = body.get("media_source")
     if media_source is not None and not app.options.v1:

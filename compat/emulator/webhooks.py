@@ -8,7 +8,6 @@ only: no proxies from the environment, no redirects followed.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -22,15 +21,15 @@ from urllib.parse import urlsplit
 import requests
 
 from compat.emulator.scheduler import Scheduler
+from compat.urls import is_http_url, webhook_refusal
 
-__all__ = ["WebhookDelivery", "WebhookSender", "WebhookTarget"]
+__all__ = ["WebhookDelivery", "WebhookSender", "WebhookTarget", "refuse_insecure"]
 
 log = logging.getLogger("compat.emulator")
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FIXED_HEADERS = ("X-Scriptix-Session", "X-Zoom-Session", "Content-Type")
-MAX_URL = 2048
 
 
 @dataclass(frozen=True)
@@ -43,12 +42,14 @@ class WebhookTarget:
 
     @classmethod
     def from_fields(
-        cls, fields: Mapping[str, Any], *, where: str = "", prefix: str = "webhook"
+        cls, fields: Mapping[str, Any], *, where: str = "", prefix: str = "webhook", public_only: bool = False
     ) -> WebhookTarget | None:
         """Read ``webhook_url``/``webhook_method``/``webhook_headers``; ``ValueError`` names a bad field.
 
         Checked in the shim's order and words (url, method, headers, then "requires webhook_url").
         ``prefix="callback"`` reads the Zoom Media names ``callback_url``/``callback_method``/``callback_headers``.
+        ``public_only``: refuse a URL V1 would not call (:func:`compat.urls.webhook_refusal`) right
+        after the URL's form, as the shim's Batch V1 checks do.
         """
         f = f"{where}{prefix}"
         url, method, headers = (
@@ -56,8 +57,10 @@ class WebhookTarget:
             fields.get(f"{prefix}_method"),
             fields.get(f"{prefix}_headers"),
         )
-        if url is not None and not _is_http_url(url):
+        if url is not None and not is_http_url(url):
             raise ValueError(f"'{f}_url' must be an http(s) URL")
+        if url is not None and public_only:
+            refuse_insecure(url, f"{f}_url")
         if method is not None and (not isinstance(method, str) or method.upper() not in ("POST", "PUT")):
             raise ValueError(f"'{f}_method' must be POST or PUT")
         parsed: list[tuple[str, str]] = []
@@ -86,16 +89,11 @@ class WebhookTarget:
         return headers
 
 
-def _is_http_url(value: Any) -> bool:
-    """An http(s) URL with a host, no spaces or control characters, at most 2048 characters."""
-    if not isinstance(value, str) or len(value) > MAX_URL or _CONTROL.search(value) or " " in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+def refuse_insecure(url: str, where: str) -> None:
+    """``ValueError`` (naming ``where``) for a URL V1 would not call back: the shim's rule and words."""
+    refusal = webhook_refusal(url, where)
+    if refusal is not None:
+        raise ValueError(refusal)
 
 
 @dataclass(frozen=True)
@@ -122,17 +120,11 @@ class WebhookDelivery:
 
 
 def _warn_if_not_public_https(url: str) -> None:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        ipaddress.ip_address(host)
-        is_ip = True
-    except ValueError:
-        is_ip = False
-    if parts.scheme != "https" or is_ip or host == "localhost" or host.endswith(".localdomain"):
+    if webhook_refusal(url, "webhook_url") is not None:
+        parts = urlsplit(url)
         log.warning(
             "webhook URL %s would be refused by Scriptix (HTTPS to a public host name only); the emulator sends it",
-            f"{parts.scheme}://{host}{parts.path}",
+            f"{parts.scheme}://{parts.hostname or ''}{parts.path}",
         )
 
 

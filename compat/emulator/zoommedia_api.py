@@ -72,7 +72,7 @@ from compat.emulator.httputil import ApiError, json_response
 from compat.emulator.sessions_api import check_language, owned_session, read_json
 from compat.emulator.state import SessionRecord
 from compat.emulator.v1_api import check_media_url, download_media, media_filename, part_type
-from compat.emulator.webhooks import WebhookTarget
+from compat.emulator.webhooks import WebhookTarget, refuse_insecure
 from compat.formats import convert_segments, render
 from compat.negotiate import CONTENT_TYPES, negotiate
 
@@ -170,7 +170,8 @@ def status_answer(session: SessionRecord, time_unit: str) -> dict[str, Any]:
 # create ---------------------------------------------------------------------------------------
 
 
-def _callback(body: dict[str, Any]) -> WebhookTarget | None:
+def _callback(body: dict[str, Any], *, public_only: bool) -> WebhookTarget | None:
+    """The callback of a create body, checked in the shim's order: its form, then V1's host rule."""
     try:
         target = WebhookTarget.from_fields(body, prefix="callback")
     except ValueError as exc:
@@ -180,6 +181,11 @@ def _callback(body: dict[str, Any]) -> WebhookTarget | None:
         raise ApiError(422, "Body Invalid: 'callback_format' must be application/json or text/vtt")
     if fmt is not None and target is None:
         raise ApiError(422, "Body Invalid: 'callback_format' requires callback_url")
+    if target is not None and public_only:
+        try:
+            refuse_insecure(target.url, "callback_url")
+        except ValueError as exc:
+            raise ApiError(422, f"Body Invalid: {exc}") from None
     return target
 
 
@@ -194,7 +200,7 @@ def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> 
         )
     if "punctuation" in body and not isinstance(body["punctuation"], bool):
         raise ApiError(422, "Body Invalid: 'punctuation' must be true or false")
-    callback = _callback(body)
+    callback = _callback(body, public_only=app.options.public_webhooks_only)
     try:
         check_language(app, language.strip())
     except ApiError as error:

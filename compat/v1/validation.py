@@ -8,18 +8,15 @@ accepted, 422 for a body that is well-formed JSON but not a valid V1 body. Every
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from compat import safejson
 from compat.errors import APIStatusError, error_for_status
-from compat.urls import is_http_url
+from compat.urls import is_http_url, webhook_refusal
 from compat.v1.models import CreateDocument, CreateSessionRequest
 
 __all__ = [
@@ -48,8 +45,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BOOLEAN_FIELDS = ("keep_source", "punctuation", "multichannel")
 MAX_LANGUAGE = 64
 MAX_FILENAME = 255
-# Host names V1 refused as callback targets, and their subdomains.
-_LOCAL_NAMES = ("localhost", "localdomain")
 
 
 def refuse(status: int, message: str) -> APIStatusError:
@@ -170,33 +165,10 @@ def _check_webhook(fields: dict[str, Any], *, prefix: str, insecure_ok: bool) ->
 
 
 def _check_webhook_host(url: str, where: str) -> None:
-    """V1's rule for callback URLs: HTTPS; not localhost or ``.localdomain``; not an IP address."""
-    parts = urlsplit(url)
-    lifted = "(allow_insecure_webhooks=True lifts this for local tests)"
-    if parts.scheme != "https":
-        raise refuse(422, f"Body Invalid: '{where}' must be an https URL: callbacks go over HTTPS only {lifted}")
-    try:  # the name a resolver would look up: IDNA look-alikes and full-width dots included
-        host = (parts.hostname or "").encode("idna").decode("ascii").lower().rstrip(".")
-    except UnicodeError:
-        host = ""
-    if not host:
-        raise refuse(422, f"Body Invalid: '{where}' has an invalid host name")
-    if host in _LOCAL_NAMES or host.endswith(tuple("." + name for name in _LOCAL_NAMES)) or _is_ip_address(host):
-        raise refuse(422, f"Body Invalid: '{where}' must name a public host, not localhost or an IP address {lifted}")
-
-
-def _is_ip_address(host: str) -> bool:
-    """Whether ``host`` is an IP address in any spelling a resolver accepts (``127.1``, ``0x7f.1``, IPv6)."""
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    try:
-        socket.inet_aton(host)
-        return True
-    except OSError:
-        return False
+    """V1's rule for callback URLs (:func:`compat.urls.webhook_refusal`): a 422 naming ``where``."""
+    refusal = webhook_refusal(url, where)
+    if refusal is not None:
+        raise refuse(422, f"Body Invalid: {refusal}")
 
 
 def _check_header_line(header: Any, where: str) -> None:

@@ -254,15 +254,68 @@ def test_an_unknown_token_on_a_known_session_is_401_on_both(sides: tuple[Side, S
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since item 9 the shim refuses webhook URLs V1 refused (http, localhost, IPs); the emulator's "
-    "V1 mode still accepts them so that local webhook receivers can be tested: left to the lead",
-)
 def test_an_insecure_webhook_url_is_refused_on_both(sides: tuple[Side, Side]) -> None:
     body = {"language": "en", "webhook_url": "http://127.0.0.1:9/hook"}
     v1, shim = sides
     assert answer(shim.call("POST", "", json=body)) == answer(v1.call("POST", "", json=body))
+
+
+INSECURE = [
+    "http://hooks.example.com/done",
+    "https://localhost/done",
+    "https://api.localhost./done",
+    "https://box.localdomain/done",
+    "https://127.1/done",
+    "https://0x7f.1/done",
+    "https://[::1]/done",
+    "https://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3/done",  # IDNA look-alike of localhost
+]
+WHERE: dict[str, Callable[[str], dict[str, Any]]] = {
+    "webhook_url": lambda url: {"language": "en", "webhook_url": url},
+    "callback_url": lambda url: {"language": "en", "callback_url": url},
+    "document.webhook_url": lambda url: {"language": "en", "document": {"webhook_url": url}},
+    "document.webhook_url beside a good one": lambda url: {
+        "language": "en",
+        "webhook_url": HOOK,
+        "document": {"webhook_url": url},
+    },
+    "webhook_url before a bad method": lambda url: {"language": "en", "webhook_url": url, "webhook_method": "GET"},
+}
+
+
+@pytest.mark.parametrize("where", list(WHERE))
+@pytest.mark.parametrize("url", INSECURE)
+def test_v1_mode_refuses_what_the_shim_refuses_in_its_words(sides: tuple[Side, Side], url: str, where: str) -> None:
+    v1, shim = sides
+    body = WHERE[where](url)
+    expected = answer(shim.call("POST", "", json=body))
+    assert expected[0] == 422 and "allow_insecure_webhooks=True" in expected[1]["error"]
+    assert answer(v1.call("POST", "", json=body)) == expected
+
+
+def test_allow_insecure_webhooks_lets_v1_mode_call_a_local_receiver() -> None:
+    url = "http://127.0.0.1:9/hook"
+    with Emulator(v1=True, tokens=TOKENS, allow_insecure_webhooks=True) as emu:
+        created = Side(emu.url).call("POST", "", json={"language": "en", "webhook_url": url})
+        assert created.status_code == 200, created.text
+        assert emu.session(created.json()["result"]["session_id"]).webhook_url == url
+    with Emulator(v1=True, tokens=TOKENS, allow_insecure_webhooks=True) as emu:
+        refused = Side(emu.url).call("POST", "", json={"language": "en", "webhook_url": "ftp://127.0.0.1/x"})
+        assert answer(refused) == (422, {"error": "Body Invalid: 'webhook_url' must be an http(s) URL"})
+
+
+def test_the_v3_mode_still_accepts_a_local_webhook() -> None:
+    with Emulator(tokens=TOKENS) as emu:
+        created = Side(emu.url).call("POST", "", json={"language": "en", "webhook_url": "http://127.0.0.1:9/hook"})
+        assert created.status_code == 200, created.text
+
+
+def test_the_emulator_command_takes_allow_insecure_webhooks() -> None:
+    body = {"language": "en", "webhook_url": "https://localhost/hook"}
+    for url, _ in _cli_emulator("--v1", "--token", TOKEN):
+        assert Side(url).call("POST", "", json=body).status_code == 422
+    for url, _ in _cli_emulator("--v1", "--token", TOKEN, "--allow-insecure-webhooks"):
+        assert Side(url).call("POST", "", json=body).status_code == 200
 
 
 # the lists themselves --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ ID = re.compile(r"^[0-9a-f]{26}$")
 
 @pytest.fixture
 def legacy() -> Iterator[Emulator]:
-    with Emulator(v1=True, processing_delay=0.1, webhook_speed=600) as emulator:
+    with Emulator(v1=True, processing_delay=0.1, webhook_speed=600, allow_insecure_webhooks=True) as emulator:
         yield emulator
 
 

@@ -96,7 +96,7 @@ def test_the_shims_callback_is_the_legacy_modes_callback(httpserver: HTTPServer,
     wav = make_wav(tmp_path / "talk.wav")
     receiver = Receiver(httpserver)
     url = httpserver.url_for("/callback")
-    with Emulator(v1=True, processing_delay=0.05, transcripts=TRANSCRIPTS) as legacy:
+    with Emulator(v1=True, processing_delay=0.05, transcripts=TRANSCRIPTS, allow_insecure_webhooks=True) as legacy:
         old_id, old = callback_of(ZoomClient(legacy.url), wav, receiver, url)
     receiver.calls.clear()
     with (

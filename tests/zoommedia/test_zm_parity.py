@@ -69,6 +69,12 @@ ROWS: dict[str, Call] = {
     "callback_headers two lines": post(
         "/", json={"language": "en-us", "callback_url": HOOK, "callback_headers": ["X-A: 1\r\nX-B: 2"]}
     ),
+    "callback_url plain http": post("/", json={"language": "en-us", "callback_url": "http://hooks.example.com/z"}),
+    "callback_url localhost": post("/", json={"language": "en-us", "callback_url": "https://localhost/z"}),
+    "callback_url an IP address": post("/", json={"language": "en-us", "callback_url": "https://127.0.0.1:9/z"}),
+    "callback_url insecure and a bad method": post(
+        "/", json={"language": "en-us", "callback_url": "http://127.0.0.1/z", "callback_method": "GET"}
+    ),
     "callback_method without callback_url": post("/", json={"language": "en-us", "callback_method": "PUT"}),
     "callback_format unknown": post(
         "/", json={"language": "en-us", "callback_url": HOOK, "callback_format": "text/html"}
