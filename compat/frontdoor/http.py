@@ -21,6 +21,7 @@ from compat.v1.validation import refuse
 
 __all__ = [
     "MAX_JSON_BODY",
+    "TOO_LARGE",
     "V1Answer",
     "V1Request",
     "answer_for",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 MAX_JSON_BODY = 1024 * 1024
+# A create body over MAX_JSON_BODY: V1 lists no 413 for create (400/401/415/422/500), so it is a 422.
+TOO_LARGE = "Body Invalid: the body is larger than 1 MiB"
 
 
 def header_text(value: str | bytes) -> str:
@@ -163,7 +166,7 @@ def read_json_body(request: V1Request) -> bytes:
         parts.append(block)
         size += len(block)
     if size > MAX_JSON_BODY:
-        raise refuse(422, f"Body Invalid: the JSON body is larger than {MAX_JSON_BODY} bytes")
+        raise refuse(422, TOO_LARGE)
     return b"".join(parts)
 
 

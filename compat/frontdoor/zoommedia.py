@@ -40,6 +40,7 @@ from compat.errors import ScriptixError
 from compat.formats import TimeUnit, render
 from compat.frontdoor.http import (
     MAX_JSON_BODY,
+    TOO_LARGE,
     V1Answer,
     V1Request,
     answer_for,
@@ -228,7 +229,7 @@ def _json_body(request: V1Request) -> Any:
     """The JSON body as the Zoom Media routes read it: 415 not JSON, 413 over 1 MiB (declared), 422 too deep."""
     raw_length = (request.header("content-length") or "").strip()
     if _media_type(request) == "application/json" and raw_length.isdigit() and int(raw_length) > MAX_JSON_BODY:
-        raise refuse(413, "Body Invalid: the body is larger than 1 MiB")
+        raise refuse(413, TOO_LARGE)
     return parse_create_body(read_json_body(request), request.header("content-type"))
 
 
