@@ -26,7 +26,8 @@ likewise restricts the languages, by default ``DEFAULT_LANGUAGES`` in V1 mode):
 * injected faults (:class:`Faults`) and ``/_emulator/health``, ``/_emulator/state``, ``/_emulator/faults``.
 
 Modules: ``server`` (Emulator, serve), ``app`` (the WSGI app and routes), ``sessions_api``,
-``tus_api``, ``v1_api``, ``zoommedia_api``, ``media_api``, ``admin_api`` (endpoints), ``state`` (records and
+``tus_api``, ``v1_api``, ``zoommedia_api``, ``media_api``, ``admin_api`` (endpoints), ``session_views``
+(a caller's session, the V1 envelope), ``state`` (records and
 the lock), ``lifecycle``,
 ``media``, ``transcript``, ``webhooks``, ``scheduler``, ``faults``, ``metadata``, ``options``,
 ``httputil``, ``pytest_plugin`` (the ``scriptix_emulator`` fixture).

@@ -10,7 +10,9 @@ from werkzeug.wrappers import Request, Response
 from compat import safejson
 from compat.emulator.httputil import ApiError, json_response
 from compat.emulator.media_api import media_url
+from compat.emulator.session_views import NOT_FOUND, owned_session, v1_envelope
 from compat.emulator.state import SessionRecord, iso_time
+from compat.emulator.v1_api import create_from_media_source
 from compat.emulator.webhooks import WebhookTarget
 from compat.formats import TimeUnit, convert_segments
 
@@ -18,21 +20,17 @@ if TYPE_CHECKING:
     from compat.emulator.app import EmulatorApp
 
 __all__ = [
-    "NOT_FOUND",
     "check_language",
     "create_session",
     "delete_session",
     "get_result",
     "get_session",
     "list_sessions",
-    "owned_session",
     "read_json",
     "result_body",
-    "v1_envelope",
     "webhook_from",
 ]
 
-NOT_FOUND = "The requested session was not found, or did not belong to the supplied token"
 MAX_JSON_BYTES = 1024 * 1024
 TOO_LARGE = "Body Invalid: the body is larger than 1 MiB"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -124,21 +122,6 @@ def check_language(app: EmulatorApp, language: str) -> None:
         raise ApiError(400, f"Invalid language: {language!r} is not an available language")
 
 
-def v1_envelope(session: SessionRecord, **overrides: Any) -> dict[str, Any]:
-    """The V1 answer shape: ``{"count", "total_results", "result": {duration, error, filename, ...}}``."""
-    result = {
-        "duration": session.duration,
-        "error": session.error,
-        "filename": session.filename,
-        "media_type": session.media_kind,
-        "media_url": None,
-        "session_id": session.session_id,
-        "status": session.status,
-    }
-    result.update(overrides)
-    return {"count": 1, "total_results": 1, "result": result}
-
-
 def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> Response:
     """``POST …/session``: JSON with ``language`` (400), JSON (415), an object (422)."""
     body = read_json(request, too_large=422 if app.options.v1 else 413)
@@ -152,21 +135,11 @@ def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> 
         raise ApiError(410, "Gone: media_source was removed from V3; upload the media through TUS at /api/v3/files/")
     options = {k: v for k, v in body.items() if k not in ("language", "media_source")}
     if media_source is not None:
-        from compat.emulator.v1_api import create_from_media_source
-
         return create_from_media_source(app, account, language, options, webhook, media_source)
     session = app.state.new_session(account, language, options, webhook)
     if app.options.v1:
         return json_response(v1_envelope(session))
     return json_response({"result": {"session_id": session.session_id, "status": session.status}})
-
-
-def owned_session(app: EmulatorApp, account: str, session_id: str) -> SessionRecord:
-    """The caller's live session, or 404."""
-    session = app.state.session_for(account, session_id)
-    if session is None or session.deleted:
-        raise ApiError(404, NOT_FOUND)
-    return session
 
 
 def _session_object(session: SessionRecord, host_url: str) -> dict[str, Any]:

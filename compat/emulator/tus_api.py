@@ -17,7 +17,8 @@ from werkzeug.wsgi import get_input_stream
 from compat import safejson
 from compat.emulator.httputil import ApiError, ConnectionCut, copy_body, cut_connection, json_response
 from compat.emulator.metadata import MetadataError, parse_metadata
-from compat.emulator.sessions_api import NOT_FOUND, check_language
+from compat.emulator.session_views import NOT_FOUND
+from compat.emulator.sessions_api import check_language
 from compat.emulator.state import SessionRecord, UploadRecord
 from compat.emulator.webhooks import WebhookTarget
 

@@ -21,7 +21,7 @@ from werkzeug.wsgi import get_input_stream
 
 from compat.emulator.httputil import BLOCK_SIZE, ApiError, copy_body, json_response
 from compat.emulator.lifecycle import MAX_SCRIPT_BYTES
-from compat.emulator.sessions_api import owned_session, v1_envelope
+from compat.emulator.session_views import owned_session, v1_envelope
 from compat.emulator.state import SessionRecord
 from compat.emulator.webhooks import WebhookTarget
 

@@ -69,7 +69,8 @@ from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
 from compat.emulator.httputil import ApiError, json_response
-from compat.emulator.sessions_api import check_language, owned_session, read_json
+from compat.emulator.session_views import owned_session
+from compat.emulator.sessions_api import check_language, read_json
 from compat.emulator.state import SessionRecord
 from compat.emulator.v1_api import check_media_url, download_media, media_filename, part_type
 from compat.emulator.webhooks import WebhookTarget, refuse_insecure
