@@ -80,9 +80,11 @@ class LegacyClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pools. A transfer still running is not stopped: it runs to its end."""
+        """Close the connection pools, and the store if this client opened it (one passed in as
+        ``store=`` stays open). A transfer still running is not stopped: it runs to its end, and
+        what it needs is closed once it has ended."""
         self.translator.close()
-        self.v3.close()
+        self.translator.transfers.after(self.v3.close)
 
     @property
     def _token(self) -> str:

@@ -141,6 +141,22 @@ class Transfers:
                 if not transfer.wait(left):
                     return False
 
+    def after(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once no transfer is in flight: now when none is, else from a daemon
+        thread when the last one (those started meanwhile included) has ended."""
+        if self.wait(0):
+            callback()
+            return
+
+        def when_idle() -> None:
+            self.wait()
+            try:
+                callback()
+            except Exception:
+                log.exception("closing after the last transfer failed")
+
+        threading.Thread(target=when_idle, name="scriptix-compat-close", daemon=True).start()
+
     def _run(self, transfer: Transfer, job: Callable[[Transfer], None]) -> None:
         try:
             job(transfer)

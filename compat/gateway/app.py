@@ -113,7 +113,6 @@ class GatewayApp:
         **overrides: Unpack[OptionOverrides],
     ) -> None:
         self.options, store = resolve_options(options, {**overrides, "base_url": upstream}, no_token=_NO_TOKEN)
-        self._own_store = store is None
         self.v3 = V3Client(settings=self.options, store=store)
         self.upstream = self.v3.settings.base_url
         self.translator = Translator(self.v3, self.options, media_policy=media_policy)
@@ -130,9 +129,7 @@ class GatewayApp:
         self.proxy.close()
         self.readiness.close()
         self.translator.close()
-        self.v3.close()
-        if self._own_store:
-            self.v3.store.close()
+        self.v3.close()  # and the store, when the V3Client opened it (no store= given)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()

@@ -36,9 +36,10 @@ class Installation:
         self.upstream = self.v3.settings.base_url
 
     def close(self) -> None:
-        """Close the connection pools (a transfer still running reopens what it needs)."""
+        """Close the connection pools, and the store if it was opened here (not one given as
+        ``store=``); a transfer still running runs to its end, and that is closed once it has ended."""
         self.translator.close()
-        self.v3.close()
+        self.translator.transfers.after(self.v3.close)
 
     def serve(self, request: requests.PreparedRequest, connection: HTTPAdapter) -> requests.Response | None:
         """The answer to ``request`` if it is a legacy call to a legacy URL; ``None`` to let it pass."""

@@ -50,7 +50,8 @@ class V3Client:
     ``SCRIPTIX_COMPAT_STORE``), then defaults; see :class:`compat.config.Settings` for all of them.
     ``settings=`` passes them resolved already (a :class:`compat.Settings`, or the
     :class:`compat.Options` of a surface); keywords then override it. ``store`` may also be an open
-    store, used as it is.
+    store, used as it is and left open by :meth:`close`; a store this client opened itself (from a
+    path or URL) is closed by :meth:`close`.
 
     >>> with V3Client(api_key="...") as client:                      # doctest: +SKIP
     ...     result = client.upload("talk.wav", {"language": "en", "document_type": "caption"})
@@ -73,6 +74,7 @@ class V3Client:
         self.settings = Settings.resolve(**values) if settings is None else settings.updated(**values)
         self.transport = Transport(self.settings)
         self.store: Store = store if store is not None else open_store(self.settings.store)
+        self._own_store = store is None
         self._token: str | None = self.settings.token()
         self._tus = TusEndpoint(self.settings.tus_endpoint, self.transport, token=self._token)
         self._active: dict[str, threading.Event] = {}
@@ -90,12 +92,17 @@ class V3Client:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool (the store stays usable by other clients)."""
+        """Close the connection pool, and the store if this client opened it (one passed in as
+        ``store=`` stays open for its owner)."""
         self.transport.close()
+        if self._own_store:
+            self.store.close()
 
     def with_token(self, token: str) -> V3Client:
-        """A view of this client that acts with another token (same pool, same store)."""
+        """A view of this client that acts with another token (same pool, same store; closing the
+        view leaves the store open)."""
         view = copy.copy(self)
+        view._own_store = False
         view._token = token
         view._tus = TusEndpoint(self.settings.tus_endpoint, self.transport, token=token)
         return view
