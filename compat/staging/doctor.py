@@ -2,9 +2,10 @@
 
 Every setting and where it came from (each checked on its own, so one bad value is marked and
 the others are still listed; the upstream is not contacted while a setting is bad), whether the
-upstream answers and which TUS extensions it advertises, where the state store is and whether it
-is healthy, and the most recent legacy calls of the usage report. Nothing secret is printed: the
-token is shown as set or not set.
+upstream answers and which TUS extensions it advertises, where the state store is, its schema
+version and whether it is healthy (a PostgreSQL store is connected to, read only), and the most
+recent legacy calls of the usage report. Nothing secret is printed: the token is shown as set or
+not set, a store URL's password as ``<redacted>``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from compat.config import MEMORY_STORE, OptionCheck, Settings, StagingSettings, check_options
-from compat.errors import ScriptixError
+from compat.errors import ConfigurationError, ScriptixError
+from compat.store import is_postgresql_url, latest_version, postgresql_store_class
+from compat.store.schema import VERSION_KEY, version_before_versioning
 
 __all__ = ["diagnose", "render_text"]
 
@@ -55,11 +58,12 @@ def _upstream_section(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _store_section(path: str) -> dict[str, Any]:
+def _store_section(path: str, value: str) -> dict[str, Any]:
+    """The store at ``value`` (``path``: the same, as shown, its password redacted)."""
     if path == MEMORY_STORE:
         return {"path": path, "healthy": True, "note": "in memory: nothing survives the process"}
-    if "://" in path:  # a PostgreSQL URL (its password already replaced): not opened by doctor
-        return {"path": path, "healthy": True, "note": "a PostgreSQL database: not checked by doctor"}
+    if is_postgresql_url(value):
+        return _postgresql_section(path, value)
     info: dict[str, Any] = {"path": path, "exists": os.path.exists(path)}
     if not info["exists"]:
         info.update(healthy=True, note="created on first use")
@@ -72,13 +76,54 @@ def _store_section(path: str) -> dict[str, Any]:
             info["journal_mode"] = db.execute("PRAGMA journal_mode").fetchone()[0]
             info["integrity"] = db.execute("PRAGMA quick_check").fetchone()[0]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            info.update(_schema(_sqlite_version(db, tables)))
             info["pending_uploads"] = (
                 db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0] if "uploads" in tables else 0
             )
             info["sessions"] = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] if "sessions" in tables else 0
-        info["healthy"] = info["integrity"] == "ok" and info["private"]
+        info["healthy"] = info["integrity"] == "ok" and info["private"] and "schema_problem" not in info
     except (OSError, sqlite3.DatabaseError) as exc:
         info.update(healthy=False, error=str(exc))
+    return info
+
+
+def _sqlite_version(db: sqlite3.Connection, tables: set[str]) -> int:
+    if "meta" in tables:
+        row = db.execute("SELECT value FROM meta WHERE name = ?", (VERSION_KEY,)).fetchone()
+        if row is not None:
+            return int(row[0])
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")} if "sessions" in tables else set()
+    return version_before_versioning(tables, columns)
+
+
+def _postgresql_section(path: str, url: str) -> dict[str, Any]:
+    """Connect once (read only) to the store's database: reachable, and its schema version."""
+    info: dict[str, Any] = {"path": path}
+    try:
+        version = postgresql_store_class().probe(url)
+    except ConfigurationError as exc:
+        info.update(healthy=False, reachable=False, error=str(exc).removeprefix("option 'store': "))
+        return info
+    info["reachable"] = True
+    if version is None:
+        info.update(healthy=True, note="no store in this database yet: created on first use")
+        return info
+    info.update(_schema(version))
+    info["healthy"] = "schema_problem" not in info
+    return info
+
+
+def _schema(version: int) -> dict[str, Any]:
+    """The schema version, and what this release does with it."""
+    latest = latest_version()
+    info: dict[str, Any] = {"schema_version": version}
+    if version < latest:
+        info["schema_note"] = f"this release migrates it to version {latest} when it opens the store"
+    elif version > latest:
+        info["schema_problem"] = (
+            f"made by a newer release (this one knows version {latest}): refused, never downgraded; upgrade"
+            " scriptix-compat"
+        )
     return info
 
 
@@ -96,6 +141,12 @@ def _recent_calls(limit: int) -> dict[str, Any]:
     return {"report": path, "total_sites": len(calls), "calls": recent}
 
 
+def _store_value(options: dict[str, Any]) -> str:
+    """The store option as given, password included (to connect with; never shown)."""
+    raw, source = Settings.given("store", options, os.environ)
+    return Settings().store if raw is None else str(Settings.check("store", raw, source))
+
+
 def diagnose(*, check_upstream: bool = True, recent: int = 10, **options: Any) -> dict[str, Any]:
     """Everything ``doctor`` reports, as a JSON-ready dict; ``problems`` lists the bad settings."""
     checks = check_options(**options)
@@ -110,7 +161,11 @@ def diagnose(*, check_upstream: bool = True, recent: int = 10, **options: Any) -
         "settings": _settings_section(checks),
         "problems": problems,
         "upstream": upstream,
-        "store": _store_section(store.value) if store.problem is None else {"path": store.value, "healthy": False},
+        "store": (
+            _store_section(store.value, _store_value(options))
+            if store.problem is None
+            else {"path": store.value, "healthy": False}
+        ),
         "legacy_calls": _recent_calls(recent),
     }
 
@@ -139,7 +194,18 @@ def render_text(report: dict[str, Any]) -> str:
     store = report["store"]
     lines.append("")
     lines.append(f"Store: {store['path']} ({'healthy' if store.get('healthy') else 'PROBLEM'})")
-    for key in ("note", "permissions", "journal_mode", "integrity", "pending_uploads", "sessions", "error"):
+    for key in (
+        "note",
+        "schema_version",
+        "schema_note",
+        "schema_problem",
+        "permissions",
+        "journal_mode",
+        "integrity",
+        "pending_uploads",
+        "sessions",
+        "error",
+    ):
         if key in store:
             lines.append(f"  {key}: {store[key]}")
     calls = report["legacy_calls"]

@@ -55,6 +55,7 @@ from tusclient.storage.interface import Storage
 
 from compat.errors import ConfigurationError, StoreError
 from compat.redact import REDACTED, redact_url_password, register_secret
+from compat.store.schema import VERSION_KEY
 from compat.store.sql import SQLStore
 
 __all__ = ["APPLICATION_NAME", "PostgreSQLStore"]
@@ -143,6 +144,34 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"PostgreSQLStore({self.url!r})"
+
+    @classmethod
+    def probe(cls, url: str, *, connect_timeout: float = 5.0) -> int | None:
+        """The schema version of the store in the database at ``url`` (``None``: it holds none yet),
+        read over one connection of its own: no pool, no migration, nothing written.
+
+        A database that cannot be reached or read is a :class:`~compat.errors.ConfigurationError`
+        saying why; neither it nor anything else shows the URL's password.
+        """
+        scheme, separator, rest = url.partition("://")
+        url = scheme.lower() + separator + rest
+        passwords = _passwords(url)
+        try:
+            conninfo = make_conninfo(
+                url, **_defaults(conninfo_to_dict(url), connect_timeout, 10.0, 10.0, APPLICATION_NAME)
+            )
+            with psycopg.connect(conninfo, autocommit=True) as connection:
+                found = connection.execute("SELECT to_regclass('meta')").fetchone()
+                if found is None or found[0] is None:
+                    return None
+                row = connection.execute("SELECT value FROM meta WHERE name = %s", (VERSION_KEY,)).fetchone()
+        except psycopg.Error as exc:
+            reason = _scrubbed(str(exc).strip(), passwords) or type(exc).__name__
+            raise ConfigurationError(
+                f"option 'store': cannot reach the PostgreSQL state store {redact_url_password(url)} ({reason})",
+                option="store",
+            ) from None
+        return int(row[0]) if row is not None else None
 
     def close(self) -> None:
         """Close this process's pool; the store is unusable afterwards (in this process)."""
@@ -263,9 +292,7 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
 
     def _scrub(self, text: str) -> str:
         """``text`` (a driver's message) on one line, without the URL's password."""
-        for password in self._passwords:
-            text = text.replace(password, REDACTED)
-        return redact_url_password(" ".join(text.split()))
+        return _scrubbed(text, self._passwords)
 
     def _error(self, exc: psycopg.Error) -> StoreError:
         detail = self._scrub(str(exc).strip()) or type(exc).__name__
@@ -296,6 +323,13 @@ class PostgreSQLStore(SQLStore, Storage):  # type: ignore[misc]
         return ConfigurationError(
             f"option 'store': cannot use the PostgreSQL state store {self.url} ({reason})", option="store"
         )
+
+
+def _scrubbed(text: str, passwords: list[str]) -> str:
+    """``text`` (a driver's message) on one line, without any of ``passwords`` or a URL's password."""
+    for password in passwords:
+        text = text.replace(password, REDACTED)
+    return redact_url_password(" ".join(text.split()))
 
 
 def _still_open(connection: _Connection) -> None:

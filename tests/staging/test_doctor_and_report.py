@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,10 +14,13 @@ from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
 
 from compat import LegacyClient
+from compat.cli import main
 from compat.staging.doctor import diagnose, render_text
 from compat.staging.report_view import load_report, render_table
+from compat.store import latest_version, open_store
 
 TOKEN = "doctor-secret-token"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def test_doctor_reports_settings_upstream_store_and_recent_calls(
@@ -94,3 +100,81 @@ def test_report_table_groups_and_totals(tmp_path: Path) -> None:
         load_report(tmp_path / "bad.json")
     with pytest.raises(ValueError):
         load_report(tmp_path / "missing.json")
+
+
+# the store's schema version, and a PostgreSQL store reached ------------------------------------
+
+PASSWORD = "doctor-db-password-5e1f"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_doctor_shows_the_sqlite_stores_schema_version(tmp_path: Path) -> None:
+    store = tmp_path / "state.sqlite3"
+    open_store(str(store)).close()
+    report = diagnose(check_upstream=False, store=str(store))
+    assert report["store"]["schema_version"] == latest_version()
+    assert "schema_note" not in report["store"] and report["store"]["healthy"] is True
+    assert f"schema_version: {latest_version()}" in render_text(report)
+
+
+def test_doctor_says_an_old_sqlite_store_is_migrated_on_open(tmp_path: Path) -> None:
+    store = tmp_path / "old.sqlite3"
+    shutil.copy(FIXTURES / "store_v0" / "state.sqlite3", store)
+    store.chmod(0o600)
+    report = diagnose(check_upstream=False, store=str(store))
+    assert report["store"]["schema_version"] < latest_version()
+    assert f"migrates it to version {latest_version()}" in report["store"]["schema_note"]
+    assert report["store"]["healthy"] is True
+
+
+def test_doctor_reaches_a_postgresql_store_and_shows_its_schema_version(postgres_url: str) -> None:
+    open_store(postgres_url).close()
+    with_password = postgres_url.replace("postgres@", f"postgres:{PASSWORD}@", 1)  # trust auth ignores it
+    assert PASSWORD in with_password
+    report = diagnose(check_upstream=False, store=with_password)
+    assert report["store"]["reachable"] is True and report["store"]["healthy"] is True
+    assert report["store"]["schema_version"] == latest_version()
+    text = render_text(report)
+    assert f"schema_version: {latest_version()}" in text and "<redacted>" in text
+    assert PASSWORD not in text and PASSWORD not in json.dumps(report)
+
+
+def test_doctor_says_a_postgresql_database_holds_no_store_yet(postgres_url: str) -> None:
+    report = diagnose(check_upstream=False, store=postgres_url)
+    assert report["store"]["reachable"] is True and report["store"]["healthy"] is True
+    assert "no store in this database yet" in report["store"]["note"]
+
+
+def test_doctor_says_clearly_when_a_postgresql_store_cannot_be_reached(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("psycopg")
+    url = f"postgresql://scriptix:{PASSWORD}@127.0.0.1:{closed_port()}/state"
+    report = diagnose(check_upstream=False, store=url)
+    assert report["store"]["healthy"] is False and report["store"]["reachable"] is False
+    assert report["store"]["error"].startswith(
+        "cannot reach the PostgreSQL state store postgresql://scriptix:<redacted>@"
+    )
+    text = render_text(report)
+    assert "PROBLEM" in text and "cannot reach the PostgreSQL state store" in text
+    assert PASSWORD not in text and PASSWORD not in json.dumps(report)
+    assert main(["doctor", "--no-upstream", "--store", url]) == 1
+    shown = capsys.readouterr()
+    assert "cannot reach" in shown.out and PASSWORD not in shown.out + shown.err
+
+
+def test_doctor_calls_a_store_of_a_newer_release_a_problem(tmp_path: Path) -> None:
+    store = tmp_path / "state.sqlite3"
+    open_store(str(store)).close()
+    with contextlib.closing(sqlite3.connect(store)) as db, db:
+        db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(latest_version() + 1),))
+    report = diagnose(check_upstream=False, store=str(store))
+    assert report["store"]["schema_version"] == latest_version() + 1
+    assert "newer release" in report["store"]["schema_problem"] and report["store"]["healthy"] is False
+    assert "PROBLEM" in render_text(report)

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -133,9 +134,12 @@ def test_the_password_shows_nowhere(postgres_url: str, caplog: pytest.LogCapture
 def test_doctor_shows_the_store_url_without_its_password() -> None:
     from compat.staging.doctor import diagnose, render_text
 
-    report = diagnose(check_upstream=False, store=f"postgresql://scriptix:{PASSWORD}@db.internal:5432/state")
+    with socket.socket() as probe:  # a port nothing listens on: doctor tries it, and says so
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    report = diagnose(check_upstream=False, store=f"postgresql://scriptix:{PASSWORD}@127.0.0.1:{port}/state")
     text = render_text(report)
-    assert "postgresql://scriptix:<redacted>@db.internal:5432/state" in text
+    assert f"postgresql://scriptix:<redacted>@127.0.0.1:{port}/state" in text
     assert PASSWORD not in text and PASSWORD not in json.dumps(report)
 
 
