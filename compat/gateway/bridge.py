@@ -49,7 +49,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from compat.gateway.http import BodyTimeout, BodyTooLarge, ClientGone, RequestBodyError
 from compat.gateway.server_options import ServerOptions
@@ -59,6 +59,7 @@ __all__ = ["MAX_GATHER", "StreamingInput", "StreamingWSGIBridge"]
 
 MAX_GATHER = 1024 * 1024  # the most body bytes one hop to the event loop collects
 MIN_GATHER = 64 * 1024
+_T = TypeVar("_T")
 _MARGIN = 5.0  # how much longer a request thread waits for the loop than the loop's own timeout
 _SINK_TIMEOUT = 600.0  # a bound on waiting for the server's hang-up message (it comes when the answer ends)
 
@@ -177,8 +178,7 @@ class StreamingInput(io.RawIOBase):
             raise self.failed
         budget = self.options.body_idle_timeout + _MARGIN
         try:
-            future = asyncio.run_coroutine_threadsafe(self.gather(want), self._loop)
-            return future.result(budget)
+            return _on_loop(self.gather(want), self._loop).result(budget)
         except RequestBodyError:
             raise
         except (RuntimeError, concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
@@ -288,8 +288,7 @@ class _Exchange:
         if not self.status:
             raise RuntimeError("write() before start_response()")
         try:
-            future = asyncio.run_coroutine_threadsafe(self._send_block(bytes(block)), self.loop)
-            future.result(self.send_timeout + _MARGIN)
+            _on_loop(self._send_block(bytes(block)), self.loop).result(self.send_timeout + _MARGIN)
         except RequestBodyError:
             raise
         except (RuntimeError, concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
@@ -339,6 +338,16 @@ class _Exchange:
 
 
 _background: set[asyncio.Task[None]] = set()
+
+
+def _on_loop(work: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop) -> concurrent.futures.Future[_T]:
+    """From a request thread: run ``work`` on ``loop``. When it cannot be scheduled (the loop is closed:
+    a ``RuntimeError``), ``work`` is closed before the error goes on, so it is not left never awaited."""
+    try:
+        return asyncio.run_coroutine_threadsafe(work, loop)
+    except BaseException:
+        work.close()
+        raise
 
 
 def _spawn(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

@@ -7,14 +7,18 @@ side: a scripted ``receive()``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from compat.errors import ConfigurationError
-from compat.gateway.bridge import StreamingInput, _environ
+from compat.gateway.bridge import StreamingInput, _environ, _Exchange
 from compat.gateway.http import BodyTimeout, BodyTooLarge, ClientGone
 from compat.gateway.server import hypercorn_config, raise_fd_limit
 from compat.gateway.server_options import ServerOptions, split_server_options
@@ -187,3 +191,56 @@ def test_the_open_file_limit_is_raised_to_the_hard_limit() -> None:
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard != resource.RLIM_INFINITY:
         assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard
+
+
+# a closed loop: no coroutine left never awaited ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def unraisable() -> Iterator[list[Any]]:
+    """Warnings as errors; what a finaliser raised (a "coroutine ... was never awaited" among them)."""
+    caught: list[Any] = []
+    hook = sys.unraisablehook
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sys.unraisablehook = caught.append
+        try:
+            yield caught
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+
+
+@pytest.fixture
+def closed_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    loop.close()
+    return loop
+
+
+@pytest.mark.filterwarnings("error")
+def test_an_answer_written_after_the_loop_closed_leaves_no_coroutine_unawaited(
+    closed_loop: asyncio.AbstractEventLoop,
+) -> None:
+    scope = {"type": "http", "http_version": "1.1", "headers": []}
+    with unraisable() as caught:
+        exchange = _Exchange(
+            closed_loop, Script(), Script(), stream(closed_loop, Script()), scope, on_complete=lambda: None
+        )
+        write = exchange.start_response("200 OK", [("Content-Type", "text/plain")])
+        with pytest.raises(ClientGone, match="the server stopped while answering"):
+            write(b"an answer")
+        del exchange, write
+    assert [str(hook.exc_value) for hook in caught] == []
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_body_read_after_the_loop_closed_leaves_no_coroutine_unawaited(
+    closed_loop: asyncio.AbstractEventLoop,
+) -> None:
+    with unraisable() as caught:
+        source = stream(closed_loop, Script(body(b"never read")))
+        with pytest.raises(ClientGone, match="the server stopped before the end of the body"):
+            source.read(10)
+        del source  # it keeps its failure, whose context held the coroutine
+    assert [str(hook.exc_value) for hook in caught] == []
