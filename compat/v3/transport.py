@@ -9,6 +9,8 @@ Retry rules (one place, :func:`should_retry`):
 * A connection that could not be made (refused, connect timeout) is retried for every method:
   nothing reached the server. The first such retry logs a WARNING naming the host (once per host
   until it answers again), and the final error says what was tried and to check the base URL.
+  The TUS uploader, which retries its PATCH and HEAD itself, says both the same way
+  (:meth:`Transport.warn_unreachable`, :meth:`Transport.unreachable_error`).
 
 Delays grow exponentially from ``backoff_base`` with full jitter, capped at ``backoff_max``.
 """
@@ -264,6 +266,7 @@ class Transport:
             telemetry.upstream_error("connection")
             raise APIConnectionError(f"{method} {_path(url)}: connection failed ({_reason(exc)})") from _plain(exc)
         elapsed = time.monotonic() - started
+        self._unreachable.discard(_origin(url))  # it answered: down again is news
         log.debug("%s %s -> %s (%.3f s)", method, _path(url), response.status_code, elapsed)
         for observer in self.observers:
             observer(RequestRecord(method, _path(url), response.status_code, elapsed))
@@ -298,18 +301,17 @@ class Transport:
                 cause = exc.__cause__ or exc
                 not_made = connection_was_not_made(cause)
                 if not (retry and attempt <= self.policy.max_retries and should_retry(method, error=cause)):
-                    if not_made:
-                        raise self._unreachable_error(exc, attempt, time.monotonic() - started, url) from cause
+                    if not_made and retry:  # without retry= the caller retries, and says this in the end
+                        raise self.unreachable_error(exc, attempt, time.monotonic() - started, url) from cause
                     raise
                 lost_answer = lost_answer or not not_made
                 wait = self.policy.delay(attempt)
                 if not_made:
-                    self._warn_unreachable(url, exc)
+                    self.warn_unreachable(url, exc)
                 log.info("%s %s failed (%s); retry %d in %.2f s", method, _path(url), exc, attempt, wait)
                 telemetry.upstream_retry("request")
                 self.sleep(wait)
                 continue
-            self._unreachable.discard(_origin(url))
             # An earlier attempt may have been acted on without its answer reaching us: a retried
             # DELETE then hears "already removed" for its own success (see V3Client.delete_session).
             setattr(response, AFTER_LOST_ANSWER, lost_answer)
@@ -329,8 +331,10 @@ class Transport:
                 return response
             raise error_from_response(response, method=method, retry_after=retry_after)
 
-    def _warn_unreachable(self, url: str, error: APIConnectionError) -> None:
-        """Say at once (WARNING, shown even without logging set up) that the host cannot be reached."""
+    def warn_unreachable(self, url: str, error: APIConnectionError) -> None:
+        """Say at once (WARNING, shown even without logging set up) that the host cannot be reached:
+        once per host, until it answers again. For a connection that could not be made
+        (:func:`connection_was_not_made`), by :meth:`request` and by callers that retry themselves."""
         origin = _origin(url)
         if origin in self._unreachable:
             return
@@ -347,10 +351,11 @@ class Transport:
             self._hint(origin),
         )
 
-    def _unreachable_error(
+    def unreachable_error(
         self, error: APIConnectionError, attempts: int, seconds: float, url: str
     ) -> APIConnectionError:
-        """The final error for a host that never accepted a connection: what was tried, and what to check."""
+        """The final error for a host that never accepted a connection: what was tried, and what to check
+        (by :meth:`request`, and by callers that retry themselves)."""
         origin = _origin(url)
         tried = f"{attempts} attempt{'s' if attempts != 1 else ''} over {seconds:.1f} s"
         return type(error)(f"{error.message}; {tried}, no connection to {origin}. {self._hint(origin)}")

@@ -38,7 +38,7 @@ from compat.redact import install_log_filter
 from compat.store import StoreError
 from compat.v3.receipts import ChunkCallback, ReceiptTracker
 from compat.v3.source import Chunk, ChunkSource
-from compat.v3.transport import error_from_response, parse_retry_after
+from compat.v3.transport import connection_was_not_made, error_from_response, parse_retry_after
 from compat.v3.tus.endpoint import TusEndpoint, UploadGone, UploadState
 from compat.v3.tus.protocol import GONE_STATUSES, RESUMABLE_PATCH_STATUSES, int_value
 
@@ -112,6 +112,25 @@ class _MeteredBody:
         if data:
             self._on_read(data)
         return data
+
+
+class _Refused:
+    """The attempts in a row whose connection could not be made, and since when."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self._since = 0.0
+
+    def count(self) -> None:
+        if not self.attempts:
+            self._since = time.monotonic()
+        self.attempts += 1
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+    def seconds(self) -> float:
+        return time.monotonic() - self._since
 
 
 class ResumableUploader:
@@ -209,6 +228,7 @@ class ResumableUploader:
         confirmed = self.offset
         restarted = False
         need_offset = False
+        refused = _Refused()
         while need_offset or not self._finished():
             error: ScriptixError
             retry_after: float | None = None
@@ -220,6 +240,7 @@ class ResumableUploader:
                     self._confirmed()
                 else:
                     self.upload_chunk()
+                refused.reset()
                 if self.offset > confirmed:
                     confirmed, failures = self.offset, 0
                 continue
@@ -243,10 +264,19 @@ class ResumableUploader:
                 error, retry_after = exc, exc.retry_after
             except APIConnectionError as exc:
                 error = exc
+                if connection_was_not_made(exc.__cause__ or exc):  # said as the transport says it
+                    self.endpoint.transport.warn_unreachable(self.url or self.endpoint.url, exc)
+                    refused.count()
+                else:
+                    refused.reset()
             failures += 1
             if policy.hint_too_long(retry_after):
                 raise error  # the server asks for a longer pause than allowed: its own typed error
             if failures > policy.max_retries:
+                if refused.attempts and isinstance(error, APIConnectionError):
+                    error = self.endpoint.transport.unreachable_error(
+                        error, refused.attempts, refused.seconds(), self.url or self.endpoint.url
+                    )
                 total = "?" if self.source.size is None else self.source.size
                 raise UploadError(
                     f"upload stopped at byte {self.offset} of {total} after "
