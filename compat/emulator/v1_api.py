@@ -24,6 +24,7 @@ from compat.emulator.lifecycle import MAX_SCRIPT_BYTES
 from compat.emulator.session_views import owned_session, v1_envelope
 from compat.emulator.state import SessionRecord
 from compat.emulator.webhooks import WebhookTarget
+from compat.filenames import is_plain_filename
 
 if TYPE_CHECKING:
     from compat.emulator.app import EmulatorApp
@@ -76,7 +77,7 @@ def _checked_media(content_type: str | None, filename: str | None) -> tuple[str,
     if mime is None:
         raise ApiError(415, "Content Invalid: Content-Type must be audio/* or video/*")
     name = "upload" if filename is None else filename
-    if not name or len(name) > 255 or _CONTROL.search(name) or "/" in name or "\\" in name or name in (".", ".."):
+    if not is_plain_filename(name):
         raise ApiError(400, "Invalid data: x-filename must be a plain file name (no paths or control characters)")
     return mime, name
 

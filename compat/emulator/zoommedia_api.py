@@ -74,6 +74,7 @@ from compat.emulator.sessions_api import check_language, read_json
 from compat.emulator.state import SessionRecord
 from compat.emulator.v1_api import check_media_url, download_media, media_filename, part_type
 from compat.emulator.webhooks import WebhookTarget, refuse_insecure
+from compat.filenames import is_plain_filename
 from compat.formats import convert_segments, render
 from compat.negotiate import CONTENT_TYPES, negotiate
 
@@ -228,7 +229,7 @@ def _claim(app: EmulatorApp, account: str, session_id: str) -> SessionRecord:
 def _part_name(filename: str) -> str:
     """A part's file name without any directory (browsers once sent ``C:\\…``); 422 when unusable."""
     name = re.split(r"[\\/]", filename)[-1].strip()
-    if _CONTROL.search(name) or len(name) > 255 or name in (".", ".."):
+    if name and not is_plain_filename(name):
         raise ApiError(422, "Body Invalid: the upload's file name must be a plain file name")
     return name or UPLOAD_PART
 

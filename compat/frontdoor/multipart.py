@@ -23,6 +23,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, File, MultipartDecoder
 
 from compat.errors import ScriptixError
+from compat.filenames import is_plain_filename
 from compat.v1.validation import refuse
 
 __all__ = ["INCOMPLETE", "MAX_PARTS", "FilePart"]
@@ -31,7 +32,6 @@ INCOMPLETE = "Invalid data: the upload body is incomplete"
 MAX_PARTS = 32
 _READ = 64 * 1024
 _MAX_PART_HEADERS = 64 * 1024  # what the decoder may buffer beyond one read (part headers)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class FilePart(io.RawIOBase):
@@ -161,6 +161,6 @@ class FilePart(io.RawIOBase):
 def _plain_name(filename: str | None, default: str) -> str:
     """A part's file name without any directory (browsers once sent ``C:\\…``); 422 when unusable."""
     name = re.split(r"[\\/]", filename or "")[-1].strip()
-    if _CONTROL.search(name) or len(name) > 255 or name in (".", ".."):
+    if name and not is_plain_filename(name):
         raise refuse(422, f"Body Invalid: the {default}'s file name must be a plain file name")
     return name or default

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from compat import safejson
 from compat.errors import APIStatusError, error_for_status
+from compat.filenames import is_plain_filename
 from compat.urls import is_http_url, webhook_refusal
 from compat.v1.models import CreateDocument, CreateSessionRequest
 
@@ -44,7 +45,6 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BOOLEAN_FIELDS = ("keep_source", "punctuation", "multichannel")
 MAX_LANGUAGE = 64
-MAX_FILENAME = 255
 
 
 def refuse(status: int, message: str) -> APIStatusError:
@@ -211,13 +211,6 @@ def validate_upload(
     if content_length is not None and content_length <= 0:
         raise refuse(400, "Invalid data: the upload body is empty")
     name = "upload" if filename is None else filename
-    if (
-        not name
-        or len(name) > MAX_FILENAME
-        or _CONTROL.search(name)
-        or "/" in name
-        or "\\" in name
-        or name in (".", "..")
-    ):
+    if not is_plain_filename(name):
         raise refuse(400, "Invalid data: x-filename must be a plain file name (no paths or control characters)")
     return media_type, name

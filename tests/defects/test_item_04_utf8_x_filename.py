@@ -8,6 +8,7 @@ ISO-8859-1, and what the gateway proxies unchanged still leaves byte for byte as
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from compat import install
+from compat import LegacyClient, ScriptixError, install
 from compat.gateway import GatewayServer
 
 TOKEN = "item-04-token"
@@ -112,3 +113,46 @@ def test_a_proxied_request_keeps_its_header_bytes(fake: FakeV3, httpserver: HTTP
         answer = requests.get(gateway.url + "/elsewhere", headers={"x-filename": NAME.encode()}, timeout=30)
     assert answer.status_code == 200 and done.is_set()
     assert arrived == [NAME.encode().decode("latin-1")]
+
+
+# C1 control characters (U+0080-U+009F) are refused, as C0 ones are --------------------------------
+
+C1_SPELLINGS: dict[str, str | bytes] = {
+    "UTF-8 NEL (U+0085)": "a\u0085b.wav".encode(),
+    "UTF-8 U+009F": "\u009fb.wav".encode(),
+    "UTF-8 U+0080 among other UTF-8": "日本\u0080.wav".encode(),
+    "a Latin-1 byte 0x85 (not UTF-8: read as U+0085)": b"a\x85b.wav",
+    "a Latin-1 byte 0x9b (CSI)": b"\x9b31mred.wav",
+}
+REFUSED = (400, {"error": "Invalid data: x-filename must be a plain file name (no paths or control characters)"})
+
+
+def refused_before_upstream(answer: requests.Response, fake: FakeV3) -> None:
+    assert (answer.status_code, answer.json()) == REFUSED
+    assert fake.count("POST", "tus-create") == 0 and fake.uploads == {}
+
+
+@pytest.mark.parametrize("sent", list(C1_SPELLINGS.values()), ids=list(C1_SPELLINGS))
+def test_the_gateway_refuses_a_c1_control_in_x_filename(fake: FakeV3, gateway: GatewayServer, sent: bytes) -> None:
+    refused_before_upstream(upload(gateway.url, created(gateway.url), sent), fake)
+
+
+@pytest.mark.parametrize("sent", [*C1_SPELLINGS.values(), "a\u0085b.wav"], ids=[*C1_SPELLINGS, "text with U+0085"])
+def test_install_refuses_a_c1_control_in_x_filename(fake: FakeV3, sent: str | bytes) -> None:
+    with install(base_url=fake.base_url, store=":memory:", max_retries=0):
+        refused_before_upstream(upload(LEGACY, created(LEGACY), sent), fake)
+
+
+@pytest.mark.parametrize("name", ["a\u0085b.wav", "\u0080.wav", "x\u009f"])
+def test_legacy_client_refuses_a_c1_control_in_the_filename(fake: FakeV3, name: str) -> None:
+    with LegacyClient(api_key=TOKEN, base_url=fake.base_url, store=":memory:") as client:
+        session_id = client.create_session("en")["result"]["session_id"]
+        with pytest.raises(ScriptixError) as caught:
+            client.upload(session_id, io.BytesIO(b"RIFF...."), filename=name, content_type="audio/wav")
+    assert (caught.value.status_code, caught.value.body) == REFUSED
+    assert fake.count("POST", "tus-create") == 0
+
+
+@pytest.mark.parametrize("name", ["a\u00a0b.wav", "\u00ffé.wav", "a\u007eb.wav"])
+def test_the_characters_around_the_c1_range_are_still_accepted(fake: FakeV3, gateway: GatewayServer, name: str) -> None:
+    assert_named(upload(gateway.url, created(gateway.url), name.encode()), fake, name)

@@ -185,6 +185,15 @@ CASES = [
     Case("upload that is not audio or video", upload({"Content-Type": "text/plain", "x-filename": "a.txt"})),
     Case("upload without a content type", upload({"x-filename": "a.wav"})),
     Case("upload with a path as x-filename", upload({"Content-Type": "audio/wav", "x-filename": "../a.wav"})),
+    Case("upload with a C1 control in x-filename", upload({"Content-Type": "audio/wav", "x-filename": "a\x85b.wav"})),
+    Case(
+        "upload with a UTF-8 C1 control in x-filename",
+        upload({"Content-Type": "audio/wav", "x-filename": "a\u0085b.wav".encode()}),  # type: ignore[dict-item]
+    ),
+    Case(
+        "align whose media file name has a C1 control",
+        align({"media_file": ("a\x9b.wav", MEDIA, "audio/wav"), "transcript_file": ("a.txt", b"x", "text/plain")}),
+    ),
     Case("upload with an empty body", upload(AUDIO, data=b"")),
     Case("upload to an unknown session", lambda s: s.call("PUT", "/0123456789abcdef", data=MEDIA, headers=AUDIO)),
     Case(

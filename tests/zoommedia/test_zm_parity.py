@@ -95,6 +95,7 @@ ROWS: dict[str, Call] = {
     ),
     "upload: the part without a file name": post("/<id>", files={"upload": (None, b"RIFF")}),
     "upload: a file name with a control character": post("/<id>", files={"upload": ("a\tb.wav", b"RIFF")}),
+    "upload: a file name with a C1 control character": post("/<id>", files={"upload": ("a\x85b.wav", b"RIFF")}),
     "upload: JSON without video_url": post("/<id>", json={"url": "https://x"}),
     "upload: video_url not http": post("/<id>", json={"video_url": "ftp://media.example.com/a.wav"}),
     "upload: JSON not an object": post("/<id>", json="https://media.example.com/a.wav"),
