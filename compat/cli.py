@@ -44,24 +44,23 @@ def _count(value: str) -> int:
     return int(value)
 
 
-def _rate(value: str) -> float:
-    try:
-        rate = float(value)
-    except ValueError:
-        rate = -1.0
-    if not 0 <= rate < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of bytes per second, got {value!r}")
-    return rate
+def _non_negative(what: str) -> Callable[[str], float]:
+    """An argument type: a finite number >= 0; the error says it expected ``what``."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not 0 <= number < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+        return number
+
+    return parse
 
 
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
-    return seconds
+_rate = _non_negative("a number of bytes per second")
+_seconds = _non_negative("a number of seconds")
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
@@ -461,6 +460,18 @@ class _Listening:
             return f"cannot listen on {where}: {self.host} is not an address of this machine"
         return None
 
+    def serve(self, command: str, run: Callable[[], object]) -> int:
+        """``run()`` the server; a failure to bind its address is one line on stderr and ``EXIT_ERROR``."""
+        try:
+            run()
+        except OSError as exc:
+            message = self.explain(exc)
+            if message is None:
+                raise
+            print(f"scriptix-compat {command}: {message}", file=sys.stderr)
+            return EXIT_ERROR
+        return EXIT_OK
+
 
 # emulator -----------------------------------------------------------------------------------
 
@@ -485,7 +496,7 @@ def _emulator(args: argparse.Namespace) -> int:
         print(f"Scriptix V3 emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
         print(describe_access(emulator.options), flush=True)
 
-    try:
+    def run() -> None:
         listening.probe()
         serve(
             host,
@@ -501,13 +512,8 @@ def _emulator(args: argparse.Namespace) -> int:
             time_unit=args.time_unit,
             allow_insecure_webhooks=args.allow_insecure_webhooks,
         )
-    except OSError as exc:
-        message = listening.explain(exc)
-        if message is None:
-            raise
-        print(f"scriptix-compat emulator: {message}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+
+    return listening.serve("emulator", run)
 
 
 # gateway ------------------------------------------------------------------------------------
@@ -540,8 +546,9 @@ def _gateway(args: argparse.Namespace) -> int:
         listening.ready = True
         print(f"scriptix-compat gateway: listening on {url} (upstream {args.upstream})", file=sys.stderr, flush=True)
 
-    try:
-        serve(
+    return listening.serve(
+        "gateway",
+        lambda: serve(
             args.upstream,
             options=options,
             host=host,
@@ -557,14 +564,8 @@ def _gateway(args: argparse.Namespace) -> int:
             max_inflight=args.max_inflight,
             backlog=args.backlog,
             on_ready=ready,
-        )
-    except OSError as exc:
-        message = listening.explain(exc)
-        if message is None:
-            raise
-        print(f"scriptix-compat gateway: {message}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+        ),
+    )
 
 
 # store --------------------------------------------------------------------------------------

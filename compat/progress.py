@@ -13,6 +13,8 @@ import time
 from types import TracebackType
 from typing import Any, TextIO
 
+from typing_extensions import Self
+
 __all__ = ["StatusProgress", "UploadProgress", "human_size", "is_terminal"]
 
 STEPS = 10  # plain lines per upload
@@ -35,22 +37,16 @@ def human_size(count: float) -> str:
     raise AssertionError("unreachable")
 
 
-class UploadProgress:
-    """An ``on_progress(done, total)`` callback that shows an upload; use it as a context manager.
+class _Display:
+    """Where progress goes (``stream``, a terminal or not) and the bar, closed at the end of the ``with``."""
 
-    An upload that resumes starts above zero: that is said once, so the user sees what was kept.
-    """
-
-    def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.total = total
+    def __init__(self, *, enabled: bool, stream: TextIO | None) -> None:
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.terminal = is_terminal(self.stream)
         self._bar: Any = None
-        self._started = False
-        self._next_step = 0
 
-    def __enter__(self) -> UploadProgress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -58,6 +54,19 @@ class UploadProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+class UploadProgress(_Display):
+    """An ``on_progress(done, total)`` callback that shows an upload; use it as a context manager.
+
+    An upload that resumes starts above zero: that is said once, so the user sees what was kept.
+    """
+
+    def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+        super().__init__(enabled=enabled, stream=stream)
+        self.total = total
+        self._started = False
+        self._next_step = 0
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
@@ -94,25 +103,13 @@ class UploadProgress:
         print(line, file=self.stream, flush=True)
 
 
-class StatusProgress:
+class StatusProgress(_Display):
     """Shows a job's status while it is polled: a ticking line on a terminal, a line per change elsewhere."""
 
     def __init__(self, *, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
-        self.terminal = is_terminal(self.stream)
-        self._bar: Any = None
+        super().__init__(enabled=enabled, stream=stream)
         self._last: str | None = None
         self._started = time.monotonic()
-
-    def __enter__(self) -> StatusProgress:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
     def update(self, status: str | None) -> None:
         """Record one poll that answered ``status``."""

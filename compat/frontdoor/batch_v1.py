@@ -31,6 +31,7 @@ from compat.frontdoor.http import (
     answer_for,
     content_length,
     empty_body,
+    match_route,
     part_type,
     read_json_body,
     token_of,
@@ -84,11 +85,7 @@ class V1Call:
 
 def match(method: str, path: str) -> tuple[Operation, str | None] | None:
     """The V1 operation a request is, with its session id, or ``None`` for anything else."""
-    for route_method, pattern, operation in _ROUTES:
-        found = pattern.match(path)
-        if found and method.upper() == route_method:
-            return operation, found.groupdict().get("id")
-    return None
+    return match_route(_ROUTES, method, path)
 
 
 def prepare(request: V1Request) -> V1Call:

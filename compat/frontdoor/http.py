@@ -12,9 +12,10 @@ import io
 import json
 import math
 import mimetypes
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from compat.errors import ScriptixError
 from compat.v1.validation import refuse
@@ -28,6 +29,7 @@ __all__ = [
     "content_length",
     "empty_body",
     "header_text",
+    "match_route",
     "part_type",
     "read_json_body",
     "token_of",
@@ -141,6 +143,21 @@ def token_of(request: V1Request) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return credentials.strip() or None
+
+
+_Name = TypeVar("_Name", bound=str)
+
+
+def match_route(
+    routes: Sequence[tuple[str, re.Pattern[str], _Name]], method: str, path: str
+) -> tuple[_Name, str | None] | None:
+    """The name of the first of ``routes`` (method, path pattern, name) that ``method`` and ``path``
+    match, with the session id the pattern captured as ``id``; ``None`` when none does."""
+    for route_method, pattern, name in routes:
+        found = pattern.match(path)
+        if found and method.upper() == route_method:
+            return name, found.groupdict().get("id")
+    return None
 
 
 def content_length(request: V1Request) -> int | None:

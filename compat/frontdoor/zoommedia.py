@@ -44,6 +44,7 @@ from compat.frontdoor.http import (
     V1Answer,
     V1Request,
     answer_for,
+    match_route,
     part_type,
     read_json_body,
     token_of,
@@ -142,11 +143,7 @@ class ZoomCall:
 
 def match(method: str, path: str) -> tuple[Route, str | None] | None:
     """The Zoom Media call a request is (``create``, ``upload``, ``read``) with its session id, else ``None``."""
-    for route_method, pattern, route in _ROUTES:
-        found = pattern.match(path)
-        if found and method.upper() == route_method:
-            return route, found.groupdict().get("id")
-    return None
+    return match_route(_ROUTES, method, path)
 
 
 def prepare(request: V1Request) -> ZoomCall:
