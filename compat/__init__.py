@@ -9,10 +9,10 @@ toolkit to the shim: :func:`compat.staging.notice.observe` is the observer of ev
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from compat import hooks as _hooks
+from compat import lazy as _lazy
 from compat._version import __version__
 from compat.staging.notice import LegacyV1Warning, observe
 
@@ -128,14 +128,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy.module_attributes(globals(), _LAZY, __name__)

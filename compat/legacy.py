@@ -12,6 +12,7 @@ from typing import Any
 
 from typing_extensions import Unpack
 
+from compat.closing import Closing
 from compat.config import Settings
 from compat.errors import AuthenticationError, ConfigurationError, WaitTimeoutError
 from compat.hooks import caller_site, on_legacy_call
@@ -29,7 +30,7 @@ VIA = "LegacyClient"  # the surface's name in legacy-call reports (compat.hooks)
 NO_TOKEN = "Unauthorized: no API token: pass api_key= to LegacyClient or set SCRIPTIX_API_KEY"
 
 
-class LegacyClient:
+class LegacyClient(Closing):
     """The Scriptix Batch API V1, kept: each method is one V1 endpoint and returns its V1 JSON.
 
     >>> client = LegacyClient(api_key="...")                                 # doctest: +SKIP
@@ -72,12 +73,6 @@ class LegacyClient:
 
     def __repr__(self) -> str:
         return f"LegacyClient(base_url={self.v3.settings.base_url!r}, api_key=<redacted>)"
-
-    def __enter__(self) -> LegacyClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connection pools, and the store if this client opened it (one passed in as

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
+from compat import wire
 from compat.emulator import admin_api, media_api, sessions_api, tus_api, v1_api, zoommedia_api
 from compat.emulator.faults import Faults
 from compat.emulator.httputil import ApiError, ConnectionCut, cut_connection, error_response, token_of
@@ -198,7 +199,7 @@ class EmulatorApp:
             if not (route.tus and method == "OPTIONS") and not route.public:
                 token = token_of(request, zoommedia_api.TOKEN_HEADERS if route.zoommedia else ())
                 if token is None or not self.options.accepts_token(token):
-                    raise ApiError(401, zoommedia_api.UNAUTHORIZED if route.zoommedia else UNAUTHORIZED)
+                    raise ApiError(401, wire.ZOOM_UNAUTHORIZED if route.zoommedia else UNAUTHORIZED)
                 account = account_of(token)
             return handler(self, request, account, ident)
         except ApiError as error:

@@ -15,6 +15,7 @@ from compat.emulator.state import SessionRecord, iso_time
 from compat.emulator.v1_api import create_from_media_source
 from compat.emulator.webhooks import WebhookTarget
 from compat.formats import TimeUnit, convert_segments
+from compat.wire import webhook_names
 
 if TYPE_CHECKING:
     from compat.emulator.app import EmulatorApp
@@ -35,11 +36,6 @@ MAX_JSON_BYTES = 1024 * 1024
 TOO_LARGE = "Body Invalid: the body is larger than 1 MiB"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BOOLEANS = ("keep_source", "punctuation", "multichannel", "diarization")
-_CALLBACK_NAMES = {
-    "callback_url": "webhook_url",
-    "callback_method": "webhook_method",
-    "callback_headers": "webhook_headers",
-}
 
 
 def webhook_from(fields: dict[str, Any], *, public_only: bool = False) -> WebhookTarget | None:
@@ -83,17 +79,6 @@ def read_json(request: Request, *, too_large: int = 413) -> dict[str, Any]:
     return body
 
 
-def _callback_names(body: dict[str, Any]) -> dict[str, Any]:
-    """V1's ``callback_*`` names (its table says "Requires callback_url") as ``webhook_*``; both is 422."""
-    fields = dict(body)
-    for old, new in _CALLBACK_NAMES.items():
-        if old in fields:
-            if new in fields:
-                raise ApiError(422, f"Body Invalid: give {new} or {old}, not both")
-            fields[new] = fields.pop(old)
-    return fields
-
-
 def _check_fields(body: dict[str, Any]) -> str:
     language = body.get("language")
     if not isinstance(language, str) or not language.strip() or len(language) > 64:
@@ -126,7 +111,10 @@ def create_session(app: EmulatorApp, request: Request, account: str, _: str) -> 
     """``POST …/session``: JSON with ``language`` (400), JSON (415), an object (422)."""
     body = read_json(request, too_large=422 if app.options.v1 else 413)
     if app.options.v1:
-        body = _callback_names(body)
+        try:  # V1's callback_* names (its table says "Requires callback_url") as webhook_*
+            body = webhook_names(body)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
     language = _check_fields(body)
     webhook = webhook_from(body, public_only=app.options.public_webhooks_only)
     check_language(app, language)

@@ -11,10 +11,11 @@ import itertools
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from compat.emulator.media import MediaInfo
 from compat.emulator.webhooks import WebhookTarget
@@ -186,6 +187,9 @@ class UploadSnapshot:
         }
 
 
+_Owned = TypeVar("_Owned", SessionRecord, UploadRecord)
+
+
 @dataclass
 class State:
     """Every session and upload, and the lock that guards them."""
@@ -225,9 +229,7 @@ class State:
 
     def session_for(self, account: str, session_id: str) -> SessionRecord | None:
         """The account's session (deleted ones too), or ``None`` when unknown or someone else's."""
-        with self.lock:
-            record = self.sessions.get(session_id)
-            return record if record is not None and record.account == account else None
+        return self._owned(self.sessions, session_id, account)
 
     def media_path(self, session_id: str) -> Path:
         """A fresh file for media sent outside TUS (V1 PUT, align, ``media_source``)."""
@@ -266,8 +268,11 @@ class State:
 
     def upload_for(self, account: str, upload_id: str) -> UploadRecord | None:
         """The account's upload, or ``None`` when unknown, terminated or someone else's."""
+        return self._owned(self.uploads, upload_id, account)
+
+    def _owned(self, records: Mapping[str, _Owned], key: str, account: str) -> _Owned | None:
         with self.lock:
-            record = self.uploads.get(upload_id)
+            record = records.get(key)
             return record if record is not None and record.account == account else None
 
     def expire_uploads(self, now: float | None = None) -> None:

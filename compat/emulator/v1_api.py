@@ -25,6 +25,7 @@ from compat.emulator.session_views import owned_session, v1_envelope
 from compat.emulator.state import SessionRecord
 from compat.emulator.webhooks import WebhookTarget
 from compat.filenames import is_plain_filename
+from compat.wire import ALREADY_UPLOADED
 
 if TYPE_CHECKING:
     from compat.emulator.app import EmulatorApp
@@ -45,7 +46,6 @@ __all__ = [
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 GONE_UPLOAD = "Gone: the V1 PUT upload was removed; upload the media through TUS at /api/v3/files/"
 GONE_ALIGN = "Gone: the V1 multipart /align call was removed; upload media and transcript through TUS"
-ALREADY_UPLOADED = "Invalid data: media was already uploaded for this session"
 EMPTY_UPLOAD = "Invalid data: the upload body is empty"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token: what a media subtype may be

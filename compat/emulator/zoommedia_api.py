@@ -68,6 +68,7 @@ from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, Mu
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
+from compat import wire
 from compat.emulator.httputil import ApiError, json_response
 from compat.emulator.session_views import owned_session
 from compat.emulator.sessions_api import check_language, read_json
@@ -82,18 +83,10 @@ if TYPE_CHECKING:
     from compat.emulator.app import EmulatorApp
 
 __all__ = [
-    "ALREADY_UPLOADED",
-    "CALLBACK_FORMATS",
-    "ERROR_NAMES",
     "GONE",
     "INCOMPLETE",
-    "NOT_ACCEPTABLE",
-    "NOT_DONE",
     "TOKEN_HEADERS",
-    "UNAUTHORIZED",
-    "UPLOAD_PART",
     "create_session",
-    "error_body",
     "error_response",
     "get_session",
     "session_answer",
@@ -103,30 +96,8 @@ __all__ = [
 
 TOKEN_HEADERS = ("x-zoom-s2t-token",)
 """Token headers these routes read besides ``X-Zoom-S2T-Key`` (and ``Authorization: Bearer``)."""
-UPLOAD_PART = "upload"
-CALLBACK_FORMATS = ("application/json", "text/vtt")
-UNAUTHORIZED = "Unauthorized: the X-Zoom-S2T-Key header is missing or invalid"
 GONE = "Gone: the Zoom Media API v1/v2 was retired; use the V3 API (TUS uploads to /api/v3/files/)"
-ALREADY_UPLOADED = "Invalid data: media was already uploaded for this session"
 INCOMPLETE = "Invalid data: the upload body is incomplete"
-NOT_ACCEPTABLE = "Not Acceptable: a session is served as application/json, text/vtt, text/srt or application/x-subrip"
-NOT_DONE = "Conflict: the session is not done yet; its captions are served once done is true"
-ERROR_NAMES: dict[int, str] = {
-    400: "invalid-data",
-    401: "unauthorized",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    410: "gone",
-    413: "too-large",
-    415: "content-invalid",
-    422: "body-invalid",
-    429: "rate-limit-exceeded",
-    500: "server-error",
-    503: "service-unavailable",
-}
-"""The ``error`` name of each status, unless the error names its own (``invalid-language`` …)."""
 
 _READ = 64 * 1024
 _MAX_PART_HEADERS = 64 * 1024  # what the multipart parser may buffer beyond one read (part headers)
@@ -134,14 +105,9 @@ _MAX_PARTS = 32
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def error_body(status: int, message: str, code: str | None = None) -> dict[str, str]:
-    """``{"error": <name>, "error_message": message}``."""
-    return {"error": code or ERROR_NAMES.get(status, "error"), "error_message": message}
-
-
 def error_response(error: ApiError) -> Response:
     """An :class:`ApiError` the Zoom Media way."""
-    return json_response(error_body(error.status, error.message, error.code), error.status, error.headers)
+    return json_response(wire.zoom_error_body(error.status, error.message, error.code), error.status, error.headers)
 
 
 def _legacy_only(app: EmulatorApp) -> None:
@@ -179,7 +145,7 @@ def _callback(body: dict[str, Any], *, public_only: bool) -> WebhookTarget | Non
     except ValueError as exc:
         raise ApiError(422, f"Body Invalid: {exc}") from None
     fmt = body.get("callback_format")
-    if fmt is not None and fmt not in CALLBACK_FORMATS:
+    if fmt is not None and fmt not in wire.CALLBACK_FORMATS:
         raise ApiError(422, "Body Invalid: 'callback_format' must be application/json or text/vtt")
     if fmt is not None and target is None:
         raise ApiError(422, "Body Invalid: 'callback_format' requires callback_url")
@@ -221,7 +187,7 @@ def _claim(app: EmulatorApp, account: str, session_id: str) -> SessionRecord:
     with app.state.lock:
         session = owned_session(app, account, session_id)
         if session.status != "new" or session.receiving:
-            raise ApiError(400, ALREADY_UPLOADED, code="already-uploaded")
+            raise ApiError(400, wire.ALREADY_UPLOADED, code="already-uploaded")
         session.receiving = True
         return session
 
@@ -231,7 +197,7 @@ def _part_name(filename: str) -> str:
     name = re.split(r"[\\/]", filename)[-1].strip()
     if name and not is_plain_filename(name):
         raise ApiError(422, "Body Invalid: the upload's file name must be a plain file name")
-    return name or UPLOAD_PART
+    return name or wire.ZOOM_UPLOAD_PART
 
 
 def _receive_multipart(
@@ -258,7 +224,7 @@ def _receive_multipart(
             decoder.receive_data(block or None)  # None: the body has ended
             event = decoder.next_event()
             while event is not NEED_DATA and not ended:
-                if isinstance(event, File) and event.name == UPLOAD_PART and found is None:
+                if isinstance(event, File) and event.name == wire.ZOOM_UPLOAD_PART and found is None:
                     found = (_part_name(event.filename), event.headers.get("content-type"))
                     keeping = True
                 elif isinstance(event, File | Field):
@@ -282,9 +248,9 @@ def _receive_multipart(
         if not block and not ended:
             raise ApiError(400, INCOMPLETE)
     if found is None:
-        raise ApiError(422, f"Body Invalid: the multipart body has no file part named {UPLOAD_PART!r}")
+        raise ApiError(422, f"Body Invalid: the multipart body has no file part named {wire.ZOOM_UPLOAD_PART!r}")
     if written == 0:
-        raise ApiError(400, f"Invalid data: the file part {UPLOAD_PART!r} is empty")
+        raise ApiError(400, f"Invalid data: the file part {wire.ZOOM_UPLOAD_PART!r} is empty")
     return found[0], found[1], written
 
 
@@ -345,7 +311,7 @@ def get_session(app: EmulatorApp, request: Request, account: str, session_id: st
     _legacy_only(app)
     chosen = negotiate(request.headers.get("Accept"), request.args.get("format"))
     if chosen is None:
-        raise ApiError(406, NOT_ACCEPTABLE)
+        raise ApiError(406, wire.ZOOM_NOT_ACCEPTABLE)
     unit = app.options.time_unit_for("zoommedia")
     with app.state.lock:
         session = owned_session(app, account, session_id)
@@ -356,7 +322,7 @@ def get_session(app: EmulatorApp, request: Request, account: str, session_id: st
                 409, f"Conflict: {session.error or 'the media could not be transcribed'}", code="transcription-failed"
             )
         if session.status != "done" or session.results is None:
-            raise ApiError(409, NOT_DONE, code="not-done")
+            raise ApiError(409, wire.ZOOM_NOT_DONE, code="not-done")
         results = {"results": session.results}
     text = render(results, chosen.format, time_unit="s")  # the emulator keeps seconds
     return Response(text, status=200, content_type=CONTENT_TYPES[chosen.media_type])

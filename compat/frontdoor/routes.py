@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from compat import wire
 from compat.frontdoor import batch_v1, zoommedia
 from compat.frontdoor.http import V1Answer, V1Request
 from compat.translate import Translator
@@ -49,5 +50,5 @@ def dispatch(translator: Translator, call: LegacyCall) -> V1Answer:
 def error_body(call: LegacyCall, status: int, message: str) -> dict[str, Any]:
     """An error of the surface's own (no upstream answer: 502, 504) in the shape of the call's generation."""
     if isinstance(call, zoommedia.ZoomCall):
-        return zoommedia.error_body(status, message)
+        return wire.zoom_error_body(status, message)
     return {"error": message}

@@ -23,8 +23,8 @@ legacy mode answers (``compat/emulator/zoommedia_api.py``; ``tests/golden/zoomme
 
 Tokens: ``X-Zoom-S2T-Key`` or ``X-Zoom-S2T-Token`` (or ``Authorization: Bearer``). Errors are
 ``{"error": <name>, "error_message": <text>}``: the translator's V1 refusals and upstream errors are
-mapped by status (:data:`ERROR_NAMES`), ``invalid-language`` and ``already-uploaded`` by their text;
-every 401 has the one :data:`UNAUTHORIZED` text. The decisions (406 before the session; 409
+mapped by status (:data:`compat.wire.ZOOM_ERROR_NAMES`), ``invalid-language`` and ``already-uploaded`` by their text;
+every 401 has the one :data:`compat.wire.ZOOM_UNAUTHORIZED` text. The decisions (406 before the session; 409
 ``not-done`` for captions of a session not done; ``done: true`` with ``error`` for a failed one) are
 MIGRATION.md's, "The Zoom Media API v1/v2 generation".
 """
@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal, cast
 
+from compat import wire
 from compat.errors import ScriptixError
 from compat.formats import TimeUnit, render
 from compat.frontdoor.http import (
@@ -57,16 +58,10 @@ from compat.urls import is_http_url
 from compat.v1.validation import parse_create_body, refuse, require_token
 
 __all__ = [
-    "ERROR_NAMES",
-    "NOT_ACCEPTABLE",
-    "NOT_DONE",
-    "UNAUTHORIZED",
-    "UPLOAD_PART",
     "Operation",
     "ZoomCall",
     "dispatch",
     "error_answer",
-    "error_body",
     "match",
     "prepare",
 ]
@@ -75,33 +70,8 @@ Operation = Literal["zm_create_session", "zm_upload", "zm_video_url", "zm_get_re
 Route = Literal["create", "upload", "read"]
 
 SESSION = r"/api/v[12]/speech-to-text/session"
-UPLOAD_PART = "upload"
-CALLBACK_FORMATS = ("application/json", "text/vtt")
-UNAUTHORIZED = "Unauthorized: the X-Zoom-S2T-Key header is missing or invalid"
-NOT_ACCEPTABLE = "Not Acceptable: a session is served as application/json, text/vtt, text/srt or application/x-subrip"
-NOT_DONE = "Conflict: the session is not done yet; its captions are served once done is true"
 UPLOAD_TYPES = "Content Invalid: upload multipart/form-data with a file part named upload, or JSON with video_url"
-ALREADY_UPLOADED = "Invalid data: media was already uploaded for this session"
 EMPTY_BODY = "Invalid data: the upload body is empty"
-ERROR_NAMES: dict[int, str] = {
-    400: "invalid-data",
-    401: "unauthorized",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    408: "request-timeout",
-    409: "conflict",
-    410: "gone",
-    413: "too-large",
-    415: "content-invalid",
-    422: "body-invalid",
-    429: "rate-limit-exceeded",
-    500: "server-error",
-    502: "bad-gateway",
-    503: "service-unavailable",
-    504: "gateway-timeout",
-}
-"""The ``error`` name of each status (the emulator's), unless the text names its own (``invalid-language`` …)."""
 
 _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
     ("POST", re.compile(rf"^{SESSION}/?$"), "create"),
@@ -201,21 +171,16 @@ def error_answer(exc: ScriptixError, *, create: bool = False) -> V1Answer:
     answer = answer_for(exc)
     message = str(answer.body.get("error") or exc.message)
     if answer.status == 401:
-        message = UNAUTHORIZED
+        message = wire.ZOOM_UNAUTHORIZED
     elif create:
         message = message.replace("'webhook_", "'callback_").replace("require webhook_url", "require callback_url")
-    code = ERROR_NAMES.get(answer.status, "error")
+    code = wire.ZOOM_ERROR_NAMES.get(answer.status, "error")
     if answer.status == 400 and message.startswith("Invalid language"):
         code = "invalid-language"
-    elif answer.status == 400 and message == ALREADY_UPLOADED:
+    elif answer.status == 400 and message == wire.ALREADY_UPLOADED:
         code = "already-uploaded"
-    answer.body = error_body(answer.status, message, code)
+    answer.body = wire.zoom_error_body(answer.status, message, code)
     return answer
-
-
-def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """``{"error": <name>, "error_message": message}``; the name is ``code``, else the status's."""
-    return {"error": code or ERROR_NAMES.get(status, "error"), "error_message": message}
 
 
 def _media_type(request: V1Request) -> str:
@@ -275,7 +240,7 @@ def _check_callback(body: dict[str, Any]) -> None:
     if url is None and (method is not None or headers is not None):
         raise refuse(422, "Body Invalid: 'callback_method' and 'callback_headers' require callback_url")
     fmt = body.get("callback_format")
-    if fmt is not None and fmt not in CALLBACK_FORMATS:
+    if fmt is not None and fmt not in wire.CALLBACK_FORMATS:
         raise refuse(422, "Body Invalid: 'callback_format' must be application/json or text/vtt")
     if fmt is not None and url is None:
         raise refuse(422, "Body Invalid: 'callback_format' requires callback_url")
@@ -352,7 +317,7 @@ def _boundary(content_type: str) -> bytes:
 def _upload_part(translator: Translator, token: str, session_id: str, request: V1Request, boundary: bytes) -> None:
     if request.body is None:
         raise refuse(400, "Invalid data: the upload body is incomplete")
-    part = FilePart(request.body, boundary, UPLOAD_PART)
+    part = FilePart(request.body, boundary, wire.ZOOM_UPLOAD_PART)
     part.open()  # up to the part's first bytes: its name and type are known, the body is not read further
     try:
         translator.upload(
@@ -418,7 +383,7 @@ def _read(translator: Translator, token: str, call: ZoomCall) -> V1Answer:
     """406 first (nothing to serve), then the session (404), then its state (409 for captions not ready)."""
     wanted = call.wanted
     if wanted is None:
-        raise refuse(406, NOT_ACCEPTABLE)
+        raise refuse(406, wire.ZOOM_NOT_ACCEPTABLE)
     session_id = call.session_id or ""
     unit: TimeUnit = translator.options.time_unit_for("zoommedia")
     result = translator.get_result(token, session_id, time_unit=unit).get("result") or {}
@@ -431,7 +396,7 @@ def _read(translator: Translator, token: str, call: ZoomCall) -> V1Answer:
         reason = result.get("error") or "the media could not be transcribed"
         return _refused(409, "transcription-failed", f"Conflict: {reason}")
     if status != "done":
-        return _refused(409, "not-done", NOT_DONE)
+        return _refused(409, "not-done", wire.ZOOM_NOT_DONE)
     text = render({"results": result.get("results") or []}, wanted.format, time_unit=unit)
     return V1Answer.of_text(text, CONTENT_TYPES[wanted.media_type])
 
@@ -457,4 +422,4 @@ def _state(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _refused(status: int, code: str, message: str) -> V1Answer:
-    return V1Answer(status, error_body(status, message, code))
+    return V1Answer(status, wire.zoom_error_body(status, message, code))

@@ -10,6 +10,8 @@ from http import HTTPStatus
 from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
+from compat.v3.source import BoundedBody
+
 __all__ = [
     "READAHEAD",
     "BodyTimeout",
@@ -78,24 +80,15 @@ def body_error(exc: BaseException) -> RequestBodyError | None:
     return None
 
 
-class LimitedInput:
+class LimitedInput(BoundedBody):
     """A stream (``wsgi.input``) read as exactly ``length`` bytes, in blocks, never past them."""
 
     def __init__(self, stream: IO[bytes], length: int) -> None:
+        super().__init__(length)
         self._stream = stream
-        self._remaining = length
-        self._length = length
 
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, size: int = -1) -> bytes:
-        if self._remaining <= 0:
-            return b""
-        wanted = self._remaining if size is None or size < 0 else min(size, self._remaining)
-        data = self._stream.read(wanted)
-        self._remaining -= len(data)
-        return data
+    def _take(self, count: int) -> bytes:
+        return self._stream.read(count)
 
 
 class _HeadThenRest(io.RawIOBase):

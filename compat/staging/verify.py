@@ -119,8 +119,40 @@ class VerifyReport:
         }
 
 
-def _headers(token: str) -> dict[str, str]:
-    return {"x-zoom-s2t-key": token}
+def _caller(http: requests.Session, url: str, token: str, header: str) -> Callable[..., requests.Response]:
+    """``call(method, path, key=token, **kwargs)``: a request to ``url + path`` with ``key`` in ``header``
+    (none when ``key`` is ``None``) and a 60 s timeout unless ``timeout=`` says otherwise."""
+
+    def call(method: str, path: str = "", key: str | None = token, **kwargs: Any) -> requests.Response:
+        headers = {**({header: key} if key is not None else {}), **kwargs.pop("headers", {})}
+        return http.request(method, url + path, headers=headers, timeout=kwargs.pop("timeout", 60), **kwargs)
+
+    return call
+
+
+def _check_create_refusals(
+    check: Callable[[str, requests.Response], object], call: Callable[..., requests.Response], path: str, language: str
+) -> None:
+    """The refusals every generation's create makes alike: no token, an unknown one, malformed JSON."""
+    check("create without a token", call("POST", path, key=None, json={"language": language}))
+    check("create with an unknown token", call("POST", path, key=UNKNOWN_TOKEN, json={"language": language}))
+    check(
+        "create with malformed JSON",
+        call("POST", path, data=b'{"language": ', headers={"Content-Type": "application/json"}),
+    )
+
+
+def _poll(
+    answer: Callable[[], requests.Response], finished: Callable[[Any], bool], timeout: float, poll_interval: float
+) -> requests.Response:
+    """``answer()`` every ``poll_interval`` s until its JSON is ``finished`` or ``timeout`` s have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = answer()
+        response.raise_for_status()
+        if finished(response.json()) or time.monotonic() > deadline:
+            return response
+        time.sleep(poll_interval)
 
 
 def run_flow(
@@ -140,22 +172,13 @@ def run_flow(
     path must succeed (``requests.HTTPError`` otherwise), the checks are recorded whatever they answer.
     """
     answers = FlowAnswers(result={})
-    url = f"{base_url}{SESSION}"
+    call = _caller(http, f"{base_url}{SESSION}", token, "x-zoom-s2t-key")
 
     def check(name: str, response: requests.Response) -> requests.Response:
         answers.checks[name] = {"status": response.status_code, "body": _body(response)}
         return response
 
-    def call(method: str, path: str = "", key: str | None = token, **kwargs: Any) -> requests.Response:
-        headers = {**(_headers(key) if key is not None else {}), **kwargs.pop("headers", {})}
-        return http.request(method, url + path, headers=headers, timeout=kwargs.pop("timeout", 60), **kwargs)
-
-    check("create without a token", call("POST", key=None, json={"language": language}))
-    check("create with an unknown token", call("POST", key=UNKNOWN_TOKEN, json={"language": language}))
-    check(
-        "create with malformed JSON",
-        call("POST", data=b'{"language": ', headers={"Content-Type": "application/json"}),
-    )
+    _check_create_refusals(check, call, "", language)
     _delete_if_created(
         call, check("create with an unknown language", call("POST", json={"language": UNKNOWN_LANGUAGE}))
     )
@@ -172,14 +195,12 @@ def run_flow(
             timeout=600,
         )
     put.raise_for_status()
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = call("GET", f"/{session_id}/result")
-        answer.raise_for_status()
-        answers.result = answer.json()
-        if answers.result.get("result", {}).get("status") in ("done", "failed") or time.monotonic() > deadline:
-            break
-        time.sleep(poll_interval)
+    answers.result = _poll(
+        lambda: call("GET", f"/{session_id}/result"),
+        lambda body: body.get("result", {}).get("status") in ("done", "failed"),
+        timeout,
+        poll_interval,
+    ).json()
     check("delete", call("DELETE", f"/{session_id}"))
     check("second delete", call("DELETE", f"/{session_id}"))
     check("result after the delete", call("GET", f"/{session_id}/result"))
@@ -220,12 +241,8 @@ def run_zoom_flow(
     id in it (and in the checks) is written ``<session_id>``.
     """
     answers = FlowAnswers(result={})
-    url = f"{base_url}{ZOOM_SESSION}"
+    call = _caller(http, f"{base_url}{ZOOM_SESSION}", token, "X-Zoom-S2T-Key")
     created_ids: list[str] = []
-
-    def call(method: str, path: str = "", key: str | None = token, **kwargs: Any) -> requests.Response:
-        headers = {**({"X-Zoom-S2T-Key": key} if key is not None else {}), **kwargs.pop("headers", {})}
-        return http.request(method, url + path, headers=headers, timeout=kwargs.pop("timeout", 60), **kwargs)
 
     def check(name: str, response: requests.Response) -> requests.Response:
         answers.checks[name] = {"status": response.status_code, "body": _zoom_body(response, created_ids)}
@@ -236,12 +253,7 @@ def run_zoom_flow(
             files = {"upload": (media.name, body, content_type)}
             return call("POST", f"/{session_id}", files=files, timeout=600)
 
-    check("create without a token", call("POST", "/", key=None, json={"language": language}))
-    check("create with an unknown token", call("POST", "/", key=UNKNOWN_TOKEN, json={"language": language}))
-    check(
-        "create with malformed JSON",
-        call("POST", "/", data=b'{"language": ', headers={"Content-Type": "application/json"}),
-    )
+    _check_create_refusals(check, call, "/", language)
     check("create with an unknown language", call("POST", "/", json={"language": ZOOM_UNKNOWN_LANGUAGE}))
     check("status of an unknown session", call("GET", f"/{UNKNOWN_SESSION}"))
     created = call("POST", "/", json={"language": language, "punctuation": False})
@@ -254,13 +266,12 @@ def run_zoom_flow(
         call("POST", f"/{session_id}", files={"media": (media.name, b"RIFF", content_type)}),
     )
     upload(session_id).raise_for_status()
-    deadline = time.monotonic() + timeout
-    while True:
-        status = call("GET", f"/{session_id}", headers={"Accept": "application/json"})
-        status.raise_for_status()
-        if status.json().get("done") is True or time.monotonic() > deadline:
-            break
-        time.sleep(poll_interval)
+    status = _poll(
+        lambda: call("GET", f"/{session_id}", headers={"Accept": "application/json"}),
+        lambda body: body.get("done") is True,
+        timeout,
+        poll_interval,
+    )
     captions = call("GET", f"/{session_id}/", headers={"Accept": "text/vtt"})
     answers.result = {
         "status": _zoom_body(status, created_ids),

@@ -19,6 +19,7 @@ from compat.errors import APIStatusError, error_for_status
 from compat.filenames import is_plain_filename
 from compat.urls import is_http_url, webhook_refusal
 from compat.v1.models import CreateDocument, CreateSessionRequest
+from compat.wire import webhook_names
 
 __all__ = [
     "UnknownFields",
@@ -34,12 +35,6 @@ __all__ = [
 UnknownFields = Literal["forward", "reject"]
 
 KNOWN_FIELDS = frozenset(CreateSessionRequest.model_fields)
-# Older (Zoom Media / api v2) names for the webhook fields; the V1 table itself says "callback_url".
-CALLBACK_ALIASES = {
-    "callback_url": "webhook_url",
-    "callback_method": "webhook_method",
-    "callback_headers": "webhook_headers",
-}
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -97,12 +92,10 @@ def validate_create(
     """
     if not isinstance(body, Mapping):
         raise refuse(422, "Body Invalid: the body must be a JSON object")
-    fields = dict(body)
-    for old, new in CALLBACK_ALIASES.items():
-        if old in fields:
-            if new in fields:
-                raise refuse(422, f"Body Invalid: give {new} or {old}, not both")
-            fields[new] = fields.pop(old)
+    try:
+        fields = webhook_names(body)
+    except ValueError as exc:
+        raise refuse(422, str(exc)) from None
     language = fields.get("language")
     if not isinstance(language, str) or not language.strip() or len(language) > MAX_LANGUAGE:
         raise refuse(400, "Invalid language: 'language' must be a non-empty string such as \"en\"")

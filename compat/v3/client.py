@@ -15,6 +15,7 @@ from urllib.parse import quote
 import requests
 from typing_extensions import Unpack
 
+from compat.closing import Closing
 from compat.config import Settings, TransportOverrides, take_store_object
 from compat.errors import InvalidRequestError, ScriptixError
 from compat.store import Store, open_store
@@ -42,7 +43,7 @@ _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 _METADATA_KEY = re.compile(r"^[^\s,]+$")
 
 
-class V3Client:
+class V3Client(Closing):
     """A client for the Scriptix V3 batch API: sessions, results and resumable TUS uploads.
 
     Options resolve as keyword, then environment (``SCRIPTIX_API_KEY``, ``SCRIPTIX_BASE_URL``,
@@ -84,12 +85,6 @@ class V3Client:
 
     def __repr__(self) -> str:
         return f"V3Client(base_url={self.settings.base_url!r}, api_key=<redacted>)"
-
-    def __enter__(self) -> V3Client:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connection pool, and the store if this client opened it (one passed in as

@@ -32,9 +32,10 @@ import uuid
 from collections.abc import Iterable
 from typing import IO
 
+from compat.closing import Closing
 from compat.errors import UploadError
 from compat.v3.receipts import ChunkReceipt, as_receipt, verify_prefix
-from compat.v3.source import Chunk
+from compat.v3.source import BoundedBody, Chunk
 from compat.v3.spool import MEMORY_BOUND, ChunkKeep, read_some
 
 __all__ = ["LOOKAHEAD", "ForwardSource"]
@@ -43,7 +44,7 @@ LOOKAHEAD = 64 * 1024
 """Bytes read past a full window of unknown length, to learn whether the stream ended there."""
 
 
-class ForwardSource:
+class ForwardSource(Closing):
     """A non-seekable ``stream`` of ``size`` bytes (None: unknown until it ends), kept one chunk at a time.
 
     Args:
@@ -117,12 +118,6 @@ class ForwardSource:
         if self._replay is not None:
             self._replay.close()
             self._replay = None
-
-    def __enter__(self) -> ForwardSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ChunkSource ------------------------------------------------------------------------------
 
@@ -249,28 +244,23 @@ class ForwardSource:
         return data
 
 
-class _WindowChunk:
+class _WindowChunk(BoundedBody):
     """``length`` bytes of a :class:`ForwardSource` window from ``offset``, read as the socket asks."""
 
     def __init__(self, source: ForwardSource, offset: int, length: int) -> None:
+        super().__init__(length)
         self._source = source
         self._position = offset
-        self._length = length
-        self._remaining = length
 
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:  # a window read is partial: gather them
             parts = []
-            while part := self.read(1 << 20):
+            while part := super().read(1 << 20):
                 parts.append(part)
             return b"".join(parts)
-        wanted = min(size, self._remaining)
-        if wanted <= 0:
-            return b""
-        data = self._source.read_at(self._position, wanted)
+        return super().read(size)
+
+    def _take(self, count: int) -> bytes:
+        data = self._source.read_at(self._position, count)
         self._position += len(data)
-        self._remaining -= len(data)
         return data

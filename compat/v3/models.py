@@ -15,7 +15,6 @@ __all__ = [
     "Transcript",
     "TusCapabilities",
     "UploadResult",
-    "unwrap",
 ]
 
 

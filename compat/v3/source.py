@@ -39,6 +39,7 @@ from compat.errors import InvalidRequestError, UploadError
 from compat.v3.receipts import ChunkReceipt, verify_prefix
 
 __all__ = [
+    "BoundedBody",
     "Chunk",
     "ChunkSource",
     "FileInput",
@@ -139,28 +140,47 @@ class ChunkSource(Protocol):
     def resume_at(self, offset: int) -> list[ChunkReceipt] | None: ...
 
 
-class _StreamChunk:
-    """``length`` bytes of a seekable stream from ``offset``, read only as the body is sent."""
+class BoundedBody:
+    """``length`` bytes handed out as they are read, never more: ``len()`` is ``length``, and a read
+    asks :meth:`_take` for at most what is left (``read()`` without a size: all that is left).
 
-    def __init__(self, stream: IO[bytes], offset: int, length: int) -> None:
-        stream.seek(offset)
-        self._stream = stream
+    The one shape of a sized request body: a TUS chunk of a stream or of a forwarded body, and the
+    gateway's ``wsgi.input`` of a known ``Content-Length``. Each says in :meth:`_take` where the
+    bytes come from and what an early end means.
+    """
+
+    def __init__(self, length: int) -> None:
         self._length = length
         self._remaining = length
 
     def __len__(self) -> int:
         return self._length
 
-    def read(self, size: int = -1) -> bytes:
-        if self._remaining <= 0:
-            return b""
+    def read(self, size: int | None = -1) -> bytes:
         wanted = self._remaining if size is None or size < 0 else min(size, self._remaining)
-        if wanted == 0:
+        if wanted <= 0:
             return b""
-        data = self._stream.read(wanted)
+        data = self._take(wanted)
+        self._remaining -= len(data)
+        return data
+
+    def _take(self, count: int) -> bytes:
+        """Up to ``count`` (> 0) of the next bytes; ``b""`` where they ended early (or raise)."""
+        raise NotImplementedError
+
+
+class _StreamChunk(BoundedBody):
+    """``length`` bytes of a seekable stream from ``offset``, read only as the body is sent."""
+
+    def __init__(self, stream: IO[bytes], offset: int, length: int) -> None:
+        super().__init__(length)
+        stream.seek(offset)
+        self._stream = stream
+
+    def _take(self, count: int) -> bytes:
+        data = self._stream.read(count)
         if not data:
             raise UploadError("the source ended before its announced size (was it changed during the upload?)")
-        self._remaining -= len(data)
         return data
 
 

@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -120,23 +121,15 @@ class RequestRecord(NamedTuple):
     seconds: float
 
 
+@dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter and a cap; honours server hints."""
+    """Exponential backoff with full jitter and a cap; honours server hints (``rng``: the jitter's source)."""
 
-    def __init__(
-        self,
-        *,
-        max_retries: int,
-        backoff_base: float,
-        backoff_max: float,
-        max_retry_after: float,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.max_retry_after = max_retry_after
-        self._rng = rng
+    max_retries: int
+    backoff_base: float
+    backoff_max: float
+    max_retry_after: float
+    rng: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
@@ -153,7 +146,7 @@ class RetryPolicy:
             return float(min(retry_after, self.max_retry_after))
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (retry_number - 1)))
         # Full jitter, but never below half the step, so retries still spread out over time.
-        return float(ceiling * (0.5 + 0.5 * self._rng()))
+        return float(ceiling * (0.5 + 0.5 * self.rng()))
 
     def hint_too_long(self, retry_after: float | None) -> bool:
         return retry_after is not None and retry_after > self.max_retry_after

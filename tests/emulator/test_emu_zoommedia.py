@@ -21,8 +21,8 @@ from werkzeug.wrappers import Request, Response
 from zoom_helpers import OTHER_ZOOM_TOKEN, ZOOM_TOKEN, Zoom, zoom_headers
 
 from compat.emulator import Emulator
-from compat.emulator.zoommedia_api import ERROR_NAMES
 from compat.formats import render
+from compat.wire import ZOOM_ERROR_NAMES as ERROR_NAMES
 
 ID = re.compile(r"^[0-9a-f]{26}$")
 

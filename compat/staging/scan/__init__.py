@@ -106,8 +106,9 @@ language), ``report`` (text and JSON), ``cli`` (``main``, ``add_arguments``, ``r
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from compat import lazy
 
 if TYPE_CHECKING:
     from compat.staging.scan.cli import add_arguments, main, run
@@ -118,20 +119,20 @@ if TYPE_CHECKING:
 # The public names and their modules, loaded on first use: ``scriptix-compat --help`` builds the
 # scan's arguments (``cli.add_arguments``) without loading the scanner.
 _LAZY: dict[str, str] = {
-    "add_arguments": "cli",
-    "main": "cli",
-    "run": "cli",
-    "MAX_FILE_BYTES": "files",
-    "SKIP_DIRS": "files",
-    "language_of": "files",
-    "REPLACEMENTS": "model",
-    "Confidence": "model",
-    "Finding": "model",
-    "Operation": "model",
-    "ScanReport": "model",
-    "scan": "scanner",
-    "scan_report": "scanner",
-    "scan_source": "scanner",
+    "add_arguments": ".cli",
+    "main": ".cli",
+    "run": ".cli",
+    "MAX_FILE_BYTES": ".files",
+    "SKIP_DIRS": ".files",
+    "language_of": ".files",
+    "REPLACEMENTS": ".model",
+    "Confidence": ".model",
+    "Finding": ".model",
+    "Operation": ".model",
+    "ScanReport": ".model",
+    "scan": ".scanner",
+    "scan_report": ".scanner",
+    "scan_source": ".scanner",
 }
 
 __all__ = [
@@ -152,14 +153,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy.module_attributes(globals(), _LAZY, __name__)
