@@ -7,17 +7,18 @@ each report in turn; one may refuse the call by raising (strict mode's ``LegacyC
 the call then fails before it goes upstream.
 
 The staging toolkit (warnings, the usage report, strict mode) is the observer ``import compat``
-registers; the shim's own code never imports it. This module imports nothing from ``compat``.
+registers; the shim's own code never imports it. This module imports only :mod:`compat.listeners`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+
+from compat.listeners import Listeners
 
 __all__ = [
     "CallSite",
@@ -55,28 +56,14 @@ class CallSite:
 Observer = Callable[[str, CallSite, str], None]
 """``observer(operation, site, via)``: called for each legacy call; raise to refuse it."""
 
-_observers: tuple[Observer, ...] = ()
-_lock = threading.Lock()
+_observers: Listeners[Observer] = Listeners()
 
-
-def add_observer(observer: Observer) -> None:
-    """Call ``observer`` for every legacy call from now on (once, however often it is added)."""
-    global _observers
-    with _lock:
-        if observer not in _observers:
-            _observers = (*_observers, observer)
-
-
-def remove_observer(observer: Observer) -> None:
-    """Stop calling ``observer`` (nothing happens when it was not added)."""
-    global _observers
-    with _lock:
-        _observers = tuple(o for o in _observers if o != observer)
-
-
-def observers() -> tuple[Observer, ...]:
-    """The observers called for each legacy call, in order."""
-    return _observers
+add_observer = _observers.add
+"""Call an observer for every legacy call from now on (once, however often it is added)."""
+remove_observer = _observers.remove
+"""Stop calling an observer (nothing happens when it was not added)."""
+observers = _observers.snapshot
+"""The observers called for each legacy call, in order."""
 
 
 def on_legacy_call(operation: str, site: CallSite, via: str) -> None:

@@ -10,15 +10,16 @@ none (the default) an event costs one empty loop.
 A sink is told kinds, counts and seconds only: never a token, a URL, a session id or an option
 value, so whatever it exports holds no secret. A sink's exception is swallowed (metrics never break
 a call). The gateway's Prometheus metrics (:mod:`compat.gateway.metrics`) are one such sink; this
-module imports nothing from ``compat``, so the core never depends on them.
+module imports only :mod:`compat.listeners`, so the core never depends on them.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Literal
+
+from compat.listeners import Listeners
 
 __all__ = [
     "Outcome",
@@ -72,28 +73,14 @@ class Sink:
         """A transfer ended in this process (once for each start)."""
 
 
-_sinks: tuple[Sink, ...] = ()
-_lock = threading.Lock()
+_sinks: Listeners[Sink] = Listeners()
 
-
-def add_sink(sink: Sink) -> None:
-    """Send every event to ``sink`` from now on (once, however often it is added)."""
-    global _sinks
-    with _lock:
-        if sink not in _sinks:
-            _sinks = (*_sinks, sink)
-
-
-def remove_sink(sink: Sink) -> None:
-    """Stop sending events to ``sink`` (nothing happens when it was not added)."""
-    global _sinks
-    with _lock:
-        _sinks = tuple(s for s in _sinks if s is not sink)
-
-
-def sinks() -> tuple[Sink, ...]:
-    """The sinks events go to, in the order they were added."""
-    return _sinks
+add_sink = _sinks.add
+"""Send every event to a sink from now on (once, however often it is added)."""
+remove_sink = _sinks.remove
+"""Stop sending events to a sink (nothing happens when it was not added)."""
+sinks = _sinks.snapshot
+"""The sinks events go to, in the order they were added."""
 
 
 def upstream_error(kind: UpstreamErrorKind) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from compat.emulator.media import MediaInfo, analyse_media
@@ -26,23 +27,16 @@ log = logging.getLogger("compat.emulator")
 MAX_SCRIPT_BYTES = 1024 * 1024
 
 
+@dataclass(eq=False)
 class Lifecycle:
     """Moves sessions through their states on the scheduler's thread."""
 
-    def __init__(
-        self,
-        state: State,
-        scheduler: Scheduler,
-        webhooks: WebhookSender,
-        *,
-        processing_delay: float,
-        transcripts: Mapping[str, str],
-    ) -> None:
-        self.state = state
-        self.scheduler = scheduler
-        self.webhooks = webhooks
-        self.processing_delay = processing_delay
-        self.transcripts = transcripts
+    state: State
+    scheduler: Scheduler
+    webhooks: WebhookSender
+    _: KW_ONLY
+    processing_delay: float
+    transcripts: Mapping[str, str]
 
     def media_ready(
         self, session: SessionRecord, path: Path, *, filename: str | None, filetype: str | None

@@ -36,6 +36,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 from typing_extensions import Unpack
@@ -337,17 +338,17 @@ def _scrub(text: str, secrets: Iterable[str | None]) -> str:
 _OWN_OPERATIONS = {HEALTH_PATH: "gateway_health", READY_PATH: "gateway_ready", METRICS_PATH: "gateway_metrics"}
 
 
+@dataclass(eq=False)
 class _Served:
     """What the access log and the metrics tell of one request, gathered as it is served."""
 
-    def __init__(self, environ: dict[str, Any], method: str, path: str, wall: float, started: float) -> None:
-        self.environ = environ
-        self.method = method
-        self.path = path
-        self.wall = wall
-        self.started = started
-        self.operation = "invalid"
-        """The route's name: the legacy call's staging name, ``proxy``, ``gateway_*`` or ``invalid``."""
+    environ: dict[str, Any]
+    method: str
+    path: str
+    wall: float
+    started: float
+    operation: str = "invalid"
+    """The route's name: the legacy call's staging name, ``proxy``, ``gateway_*`` or ``invalid``."""
 
     def bytes_in(self) -> int:
         """Request body bytes received: counted by the gateway's own server, else ``Content-Length``."""
