@@ -34,6 +34,7 @@ from compat.frontdoor.http import (
     match_route,
     part_type,
     read_json_body,
+    route_table,
     token_of,
 )
 from compat.negotiate import CONTENT_TYPES, negotiate
@@ -47,13 +48,16 @@ Operation = Literal["create_session", "upload", "align", "get_result", "delete"]
 SESSION = "/api/v3/speech-to-text/session"
 NOT_ACCEPTABLE = "Not Acceptable: a result is served as application/json, text/vtt, text/srt or application/x-subrip"
 NOT_DONE = "Conflict: the session is not done yet; its captions are served once its status is done"
-_ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
-    ("POST", re.compile(rf"^{SESSION}/?$"), "create_session"),
-    ("PUT", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/?$"), "upload"),
-    ("POST", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/align/?$"), "align"),
-    ("GET", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/result/?$"), "get_result"),
-    ("DELETE", re.compile(rf"^{SESSION}/(?P<id>[^/]*)/?$"), "delete"),
-]
+_ROUTES: list[tuple[str, re.Pattern[str], Operation]] = route_table(
+    SESSION,
+    [
+        ("POST", "/?", "create_session"),
+        ("PUT", "/(?P<id>[^/]*)/?", "upload"),
+        ("POST", "/(?P<id>[^/]*)/align/?", "align"),
+        ("GET", "/(?P<id>[^/]*)/result/?", "get_result"),
+        ("DELETE", "/(?P<id>[^/]*)/?", "delete"),
+    ],
+)
 
 
 @dataclass(frozen=True)

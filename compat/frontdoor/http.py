@@ -32,6 +32,7 @@ __all__ = [
     "match_route",
     "part_type",
     "read_json_body",
+    "route_table",
     "token_of",
 ]
 
@@ -146,6 +147,12 @@ def token_of(request: V1Request) -> str | None:
 
 
 _Name = TypeVar("_Name", bound=str)
+
+
+def route_table(base: str, rows: Sequence[tuple[str, str, _Name]]) -> list[tuple[str, re.Pattern[str], _Name]]:
+    """Routes below ``base`` for :func:`match_route`: each row's method, the regular expression of the
+    rest of the path (the session id captured as ``id``) and its name; each pattern matches a whole path."""
+    return [(method, re.compile(f"^{base}{rest}$"), name) for method, rest, name in rows]
 
 
 def match_route(

@@ -48,6 +48,7 @@ from compat.frontdoor.http import (
     match_route,
     part_type,
     read_json_body,
+    route_table,
     token_of,
 )
 from compat.frontdoor.multipart import FilePart
@@ -73,11 +74,10 @@ SESSION = r"/api/v[12]/speech-to-text/session"
 UPLOAD_TYPES = "Content Invalid: upload multipart/form-data with a file part named upload, or JSON with video_url"
 EMPTY_BODY = "Invalid data: the upload body is empty"
 
-_ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
-    ("POST", re.compile(rf"^{SESSION}/?$"), "create"),
-    ("POST", re.compile(rf"^{SESSION}/(?P<id>[^/]+)/?$"), "upload"),
-    ("GET", re.compile(rf"^{SESSION}/(?P<id>[^/]+)/?$"), "read"),
-]
+_ROUTES: list[tuple[str, re.Pattern[str], Route]] = route_table(
+    SESSION,
+    [("POST", "/?", "create"), ("POST", "/(?P<id>[^/]+)/?", "upload"), ("GET", "/(?P<id>[^/]+)/?", "read")],
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _MAX_LANGUAGE = 64

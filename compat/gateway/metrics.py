@@ -64,11 +64,15 @@ class GatewayMetrics(telemetry.Sink):
 
         self.registry = CollectorRegistry()
         registry = self.registry
-        self.requests = Counter(
-            "scriptix_compat_requests",
+
+        def counter(name: str, documentation: str, *labels: str) -> Counter:
+            return Counter(f"scriptix_compat_{name}", documentation, labels, registry=registry)
+
+        self.requests = counter(
+            "requests",
             "Requests answered by the gateway, by operation (the legacy call's name, or proxy, gateway_*) and status",
-            ["operation", "status"],
-            registry=registry,
+            "operation",
+            "status",
         )
         self.request_seconds = Histogram(
             "scriptix_compat_request_duration_seconds",
@@ -76,15 +80,13 @@ class GatewayMetrics(telemetry.Sink):
             ["operation"],
             registry=registry,
         )
-        self.legacy_calls = Counter(
-            "scriptix_compat_legacy_calls",
+        self.legacy_calls = counter(
+            "legacy_calls",
             "Legacy calls served, by operation (as the staging toolkit names them) and surface",
-            ["operation", "via"],
-            registry=registry,
+            "operation",
+            "via",
         )
-        self.upload_bytes_total = Counter(
-            "scriptix_compat_upload_bytes", "Media bytes the upstream confirmed (TUS)", registry=registry
-        )
+        self.upload_bytes_total = counter("upload_bytes", "Media bytes the upstream confirmed (TUS)")
         self.upload_seconds = Histogram(
             "scriptix_compat_upload_duration_seconds",
             "Seconds each TUS upload took, by outcome (ok, error, cancelled)",
@@ -99,17 +101,15 @@ class GatewayMetrics(telemetry.Sink):
             registry=registry,
             multiprocess_mode="livesum",
         )
-        self.upstream_errors = Counter(
-            "scriptix_compat_upstream_errors",
+        self.upstream_errors = counter(
+            "upstream_errors",
             "Upstream attempts that failed, by kind (timeout, connection, status_429, status_5xx)",
-            ["kind"],
-            registry=registry,
+            "kind",
         )
-        self.upstream_retries = Counter(
-            "scriptix_compat_upstream_retries",
+        self.upstream_retries = counter(
+            "upstream_retries",
             "Retries after a failed upstream attempt: request (the transport's), upload (a TUS resume)",
-            ["kind"],
-            registry=registry,
+            "kind",
         )
         # every series present at 0 from the start: a dashboard's rate() sees the first event
         for transfer in get_args(telemetry.TransferKind):

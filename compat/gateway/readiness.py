@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import requests
@@ -47,6 +47,7 @@ class Check:
     detail: str
 
 
+@dataclass(eq=False)
 class Probe:
     """One check, run in a thread of its own at most once per ``ttl`` seconds; see the module docstring.
 
@@ -54,29 +55,21 @@ class Probe:
     is not a :class:`NotReady`) says what failed.
     """
 
-    def __init__(
-        self,
-        name: str,
-        check: Callable[[], str],
-        *,
-        ttl: float = PROBE_TTL,
-        timeout: float = PROBE_TIMEOUT,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.name = name
-        self.ttl = ttl
-        self.timeout = timeout
-        self._check = check
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._last: Check | None = None
-        self._at = 0.0
-        self._running: threading.Event | None = None
+    name: str
+    check: Callable[[], str]
+    _: KW_ONLY
+    ttl: float = PROBE_TTL
+    timeout: float = PROBE_TIMEOUT
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _last: Check | None = field(default=None, init=False, repr=False)
+    _at: float = field(default=0.0, init=False, repr=False)
+    _running: threading.Event | None = field(default=None, init=False, repr=False)
 
     def start(self) -> threading.Event | None:
         """Begin a run unless a fresh result is known or a run is under way; the event a caller waits on."""
         with self._lock:
-            if self._last is not None and self._clock() - self._at < self.ttl:
+            if self._last is not None and self.clock() - self._at < self.ttl:
                 return None
             if self._running is None:
                 self._running = threading.Event()
@@ -104,13 +97,13 @@ class Probe:
 
     def _run(self, done: threading.Event) -> None:
         try:
-            found = Check(True, self._check())
+            found = Check(True, self.check())
         except NotReady as exc:
             found = Check(False, str(exc))
         except Exception as exc:
             found = Check(False, f"the check failed ({type(exc).__name__})")
         with self._lock:
-            self._last, self._at, self._running = found, self._clock(), None
+            self._last, self._at, self._running = found, self.clock(), None
         done.set()
 
 
