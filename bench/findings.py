@@ -75,11 +75,24 @@ def _uploads(data: RunData, keyed: dict[str, str], text: list[str]) -> None:
                     f"; even plain-patch, one bare streaming TUS PATCH, reaches only {base / floor:.2f}x plain-put, "
                     f"and {contender} is at {floor / mid:.2f}x plain-patch"
                 )
-            finding += (
-                ". The server's TUS PATCH path costs it more per byte than its sink (see Findings). To close: "
-                "nothing in the client's bytes path; compare against a server whose TUS path is as cheap as its "
-                "sink, or give the server its own cores; fewer, larger chunks cut the server's per-PATCH GC."
-            )
+            finding += ". The server's TUS PATCH path costs it more per byte than its sink (see Findings)."
+            v3_runs = data.uploads.of("compat-v3", size)
+            extra_cpu = client_cpu - median([r.cpu_seconds for r in v3_runs]) if v3_runs else 0.0
+            if contender == "compat-legacy" and extra_cpu > 0.25 * client_cpu:
+                finding += (
+                    f" The client's share counts too: LegacyClient used {extra_cpu:.2f} s more CPU than V3Client for "
+                    "the same bytes, the SHA-256 receipt of every chunk it records in its store so that a retried "
+                    "upload of the session resumes only over matching bytes (issue 12); on 2 cores shared with the "
+                    "server that CPU is time. To close: skip the receipts for a local file whose fingerprint "
+                    "already identifies it (a retry from another copy of the file would then start a new upload "
+                    "instead of resuming), or give the server its own cores."
+                )
+            else:
+                finding += (
+                    " To close: nothing in the client's bytes path; compare against a server whose TUS path is as "
+                    "cheap as its sink, or give the server its own cores; fewer, larger chunks cut the server's "
+                    "per-PATCH GC."
+                )
             keyed[f"ratio:{contender}:{size}"] = finding
         if floor is not None:
             parts.append(f"{size_label(size)}: plain-patch {base / floor:.2f}x plain-put")
