@@ -99,6 +99,13 @@ def transcribe_command(fake: FakeV3, wav: Path) -> list[str]:
     return [*command, "--api-key", TOKEN, "--base-url", fake.base_url]
 
 
+def _ctrl_c_as_on_a_terminal() -> None:
+    """SIGINT back to its default in the child: a job started in the background (``cmd &`` in a
+    script, as some CI runners do) inherits it ignored, and Python then never raises
+    KeyboardInterrupt, so Ctrl-C could not be tested there."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_and_stop_mid_upload(fake: FakeV3, command: list[str], env: dict[str, str], sig: int) -> tuple[int, str]:
     """Run ``command`` in a child process against a paced upstream; send ``sig`` after 4 PATCHes.
 
@@ -106,7 +113,14 @@ def run_and_stop_mid_upload(fake: FakeV3, command: list[str], env: dict[str, str
     and stderr, once the fake has finished the PATCH it was holding when the child stopped.
     """
     fake.fail("PATCH", "tus-upload", *[("stall", 0.15)] * 40)
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ctrl_c_as_on_a_terminal,
+    )
     try:
         deadline = time.monotonic() + 60
         while fake.count("PATCH", "tus-upload") < 4:
