@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 from fake_v3 import FakeV3
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 import compat
 from compat.liveness import process_start
@@ -91,6 +92,22 @@ def media_server(_threaded_media_host: HTTPServer) -> Iterator[HTTPServer]:
     from it with ``--allow-private-media``); a fixture for every test directory, cleared after each test."""
     yield _threaded_media_host
     _threaded_media_host.clear()
+
+
+def serve_held_media(
+    server: HTTPServer, path: str, *, size: int = 50_000, hold: float = 10.0
+) -> tuple[threading.Event, bytes]:
+    """Serve ``size`` random bytes as audio at ``path``, each answer held until the returned event is
+    set (at most ``hold`` seconds): a ``media_source`` download still running while the test acts."""
+    release = threading.Event()
+    data = os.urandom(size)
+
+    def held(request: Request) -> Response:
+        release.wait(hold)
+        return Response(data, content_type="audio/mpeg")
+
+    server.expect_request(path).respond_with_handler(held)
+    return release, data
 
 
 def child_environment(**extra: str) -> dict[str, str]:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_v3 import FakeV3
+from fleet_processes import serve_held_media
 from pytest_httpserver import HTTPServer
 from store_backends import Backend, backend_at
-from werkzeug import Request, Response
 
 from compat import LegacyClient, V3Client
 from compat.store import open_store
@@ -119,28 +119,11 @@ def test_a_postgresql_store_the_client_opened_is_closed(fake: FakeV3, tmp_path: 
         assert server_connections(backend) == 0
 
 
-@pytest.fixture
-def media_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.2", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
-
-
 @needs_proc
 def test_a_transfer_still_running_keeps_the_store_until_it_ends(
     fake: FakeV3, media_server: HTTPServer, tmp_path: Path
 ) -> None:
-    release = threading.Event()
-    data = os.urandom(50_000)
-
-    def slow(request: Request) -> Response:
-        release.wait(10)
-        return Response(data, content_type="audio/mpeg")
-
-    media_server.expect_request("/slow.mp3").respond_with_handler(slow)
+    release, data = serve_held_media(media_server, "/slow.mp3", hold=10)
     path = tmp_path / "state.sqlite3"
     client = legacy_client(fake, str(path), allow_private_media=True, media_source_mode="background")
     client.create_session("en", media_source=media_server.url_for("/slow.mp3"))

@@ -6,13 +6,13 @@ import io
 import json
 import os
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_v3 import FakeV3
+from fleet_processes import serve_held_media
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -497,17 +497,6 @@ def test_align_passthrough_sends_the_v1_multipart_call(fake: FakeV3, wav: Path) 
 # media_source ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def media_server() -> Any:
-    """A media host on 127.0.0.2 (a second loopback address) serving /x-file.mp3 and redirects."""
-    server = HTTPServer(host="127.0.0.2", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
-
-
 def test_media_source_is_fetched_streamed_and_bound_to_the_session(fake: FakeV3, media_server: HTTPServer) -> None:
     data = os.urandom(150_000)
     media_server.expect_request("/x-file.mp3").respond_with_data(data, content_type="audio/mpeg")
@@ -611,14 +600,7 @@ def test_media_source_over_the_size_cap_is_refused(fake: FakeV3, media_server: H
 
 
 def test_media_source_in_the_background_answers_uploading_then_uploaded(fake: FakeV3, media_server: HTTPServer) -> None:
-    release = threading.Event()
-    data = os.urandom(50_000)
-
-    def slow(request: Request) -> Response:
-        release.wait(5)
-        return Response(data, content_type="audio/mpeg")
-
-    media_server.expect_request("/slow.mp3").respond_with_handler(slow)
+    release, data = serve_held_media(media_server, "/slow.mp3", hold=5)
     client = legacy(fake, allow_private_media=True, media_source_mode="background")
     answer = client.create_session("en", media_source=media_server.url_for("/slow.mp3"))
     session_id = answer["result"]["session_id"]

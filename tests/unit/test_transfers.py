@@ -10,12 +10,13 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_v3 import FakeV3
+from fleet_processes import serve_held_media
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -36,16 +37,6 @@ def wav(tmp_path: Path) -> Path:
     path = tmp_path / "talk.wav"
     path.write_bytes(b"RIFF" + os.urandom(300 * 1024))
     return path
-
-
-@pytest.fixture
-def media_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.2", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
 
 
 def legacy(fake: FakeV3, **options: Any) -> LegacyClient:
@@ -236,14 +227,7 @@ def test_wait_for_transfers_waits_for_a_put_in_flight_too(fake: FakeV3, wav: Pat
 def test_closing_the_client_closes_the_translator_and_leaves_a_transfer_to_finish(
     fake: FakeV3, media_server: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    release = threading.Event()
-    data = os.urandom(50_000)
-
-    def slow(request: Request) -> Response:
-        release.wait(10)
-        return Response(data, content_type="audio/mpeg")
-
-    media_server.expect_request("/slow.mp3").respond_with_handler(slow)
+    release, data = serve_held_media(media_server, "/slow.mp3", hold=10)
     client = legacy(fake, allow_private_media=True, media_source_mode="background")
     closed: list[str] = []
     close = client.translator.close
