@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from peer_guard import skip_or_fail
 
 ADMIN_URL = os.environ.get("COMPAT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 PREFIX = "scx_test_"
@@ -45,11 +46,8 @@ def _unavailable() -> str | None:
 def require_postgres() -> None:
     """Return when the server can be used; otherwise skip (locally) or fail (``CI`` set: CI never skips)."""
     reason = _unavailable()
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(reason)
+    if reason is not None:
+        skip_or_fail(reason)
 
 
 def url_of(database: str) -> str:

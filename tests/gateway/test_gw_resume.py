@@ -161,16 +161,22 @@ def assert_one_upload_of(sink: Sink, data: bytes) -> dict[str, Any]:
     return stats
 
 
+def session_put_killed_at(sink: Sink, store: Path, data: bytes, share: float) -> tuple[str, int]:
+    """A session created through a gateway on ``store``, whose PUT of ``data`` is cut by SIGKILLing
+    that gateway at ``share`` of the bytes: the session id and the bytes the upstream then holds."""
+    first = GatewayProcess(sink.url, store, env=ENV)
+    try:
+        session_id = create_session(first)
+        return session_id, put_and_kill_at(first, sink, session_id, data, share)
+    finally:
+        kill_every_process_of(first)
+
+
 def test_a_gateway_killed_at_40_percent_of_a_put_is_restarted_and_the_same_put_resumes(
     sink: Sink, body: bytes, tmp_path: Path
 ) -> None:
     store = tmp_path / "state.sqlite3"
-    first = GatewayProcess(sink.url, store, env=ENV)
-    try:
-        session_id = create_session(first)
-        held = put_and_kill_at(first, sink, session_id, body, 0.4)
-    finally:
-        kill_every_process_of(first)
+    session_id, held = session_put_killed_at(sink, store, body, 0.4)
     restarted = GatewayProcess(sink.url, store, env=ENV)
     try:
         status, answer = put(restarted.url, session_id, body)
@@ -190,12 +196,7 @@ def test_a_retried_put_whose_body_differs_starts_a_new_upload_and_terminates_the
     sink: Sink, body: bytes, tmp_path: Path
 ) -> None:
     store = tmp_path / "state.sqlite3"
-    first = GatewayProcess(sink.url, store, env=ENV)
-    try:
-        session_id = create_session(first)
-        held = put_and_kill_at(first, sink, session_id, body, 0.4)
-    finally:
-        kill_every_process_of(first)
+    session_id, held = session_put_killed_at(sink, store, body, 0.4)
     other = bytearray(body)
     other[SIZE // 5] ^= 0xFF  # inside the bytes the first attempt sent
     restarted = GatewayProcess(sink.url, store, env=ENV)

@@ -503,6 +503,23 @@ def media_server() -> Iterator[HTTPServer]:
         server.stop()
 
 
+def poll_all_at_once(pollers: list[LegacyClient], session_id: str) -> list[str]:
+    """The session's status as each poller's ``get_result`` reads it, all calls let go at once."""
+    barrier = threading.Barrier(len(pollers))
+    answers: list[str] = []
+
+    def poll(client: LegacyClient) -> None:
+        barrier.wait(10)
+        answers.append(client.get_result(session_id)["result"]["status"])
+
+    threads = [threading.Thread(target=poll, args=(client,)) for client in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return answers
+
+
 def test_a_media_source_job_is_picked_up_only_after_its_holders_lease_and_by_one_process(
     fake: FakeV3, media_server: HTTPServer, where: Backend
 ) -> None:
@@ -524,19 +541,7 @@ def test_a_media_source_job_is_picked_up_only_after_its_holders_lease_and_by_one
     assert fetches == [] and fake.count("POST", "tus-create") == 0  # nobody started it a second time
 
     write(where, "UPDATE sessions SET claim_until = 0 WHERE session_id = ?", (session_id,))  # the lease ran out
-    barrier = threading.Barrier(len(pollers))
-    answers: list[str] = []
-
-    def poll(client: LegacyClient) -> None:
-        barrier.wait(10)
-        answers.append(client.get_result(session_id)["result"]["status"])
-
-    threads = [threading.Thread(target=poll, args=(client,)) for client in pollers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert answers == ["uploading"] * 3
+    assert poll_all_at_once(pollers, session_id) == ["uploading"] * 3
     for client in pollers:
         assert client.translator.wait_for_transfers(10)
     assert fetches == [1], "the job was picked up by more than one process"
@@ -619,19 +624,7 @@ def test_a_media_source_job_whose_holder_process_is_gone_is_picked_up_at_once_by
         " WHERE session_id = ?",
         (dead_holder_of_this_machine(), time.time() + 30, session_id),
     )
-    barrier = threading.Barrier(len(pollers))
-    answers: list[str] = []
-
-    def poll(client: LegacyClient) -> None:
-        barrier.wait(10)
-        answers.append(client.get_result(session_id)["result"]["status"])
-
-    threads = [threading.Thread(target=poll, args=(client,)) for client in pollers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert answers == ["uploading"] * 3
+    assert poll_all_at_once(pollers, session_id) == ["uploading"] * 3
     for client in pollers:
         assert client.translator.wait_for_transfers(10)
     assert fetches == [1], "the job was picked up by more than one process, or not at once"
